@@ -1,0 +1,27 @@
+/**
+ * Every error infermesh reports has one of these stable codes. Clients and scripts may
+ * match on them; never rename one, only add.
+ */
+export const ERROR_CODES = [
+  // Client mistakes.
+  'INVALID_ARGUMENT',
+  'INVALID_TENSOR',
+  'MODEL_NOT_FOUND',
+  'VERSION_NOT_FOUND',
+  // Configuration and artifacts.
+  'INVALID_CONFIG',
+  'ARTIFACT_NOT_FOUND',
+  'ARTIFACT_CHECKSUM_MISMATCH',
+  'ARTIFACT_CORRUPT',
+  'ARTIFACT_UNSUPPORTED_FORMAT',
+  // Serving.
+  'MODEL_NOT_READY',
+  'SHUTTING_DOWN',
+  'INFERENCE_FAILED',
+  'UPSTREAM_UNAVAILABLE',
+  'DEADLINE_EXCEEDED',
+  'INTERNAL',
+] as const;
+
+/** A stable error code. */
+export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -1,0 +1,29 @@
+import { status } from '@grpc/grpc-js';
+import type { ErrorCode } from './error-codes.js';
+
+/** The gRPC status a worker answers with for an error code. */
+export function grpcStatusFor(code: ErrorCode): status {
+  switch (code) {
+    case 'INVALID_ARGUMENT':
+    case 'INVALID_TENSOR':
+      return status.INVALID_ARGUMENT;
+    case 'MODEL_NOT_FOUND':
+    case 'VERSION_NOT_FOUND':
+    case 'ARTIFACT_NOT_FOUND':
+      return status.NOT_FOUND;
+    case 'INVALID_CONFIG':
+    case 'ARTIFACT_CHECKSUM_MISMATCH':
+    case 'ARTIFACT_CORRUPT':
+    case 'ARTIFACT_UNSUPPORTED_FORMAT':
+      return status.FAILED_PRECONDITION;
+    case 'MODEL_NOT_READY':
+    case 'SHUTTING_DOWN':
+    case 'UPSTREAM_UNAVAILABLE':
+      return status.UNAVAILABLE;
+    case 'DEADLINE_EXCEEDED':
+      return status.DEADLINE_EXCEEDED;
+    case 'INFERENCE_FAILED':
+    case 'INTERNAL':
+      return status.INTERNAL;
+  }
+}

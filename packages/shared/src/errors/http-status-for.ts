@@ -1,0 +1,28 @@
+import type { ErrorCode } from './error-codes.js';
+
+/** The HTTP status the gateway answers with for an error code. */
+export function httpStatusFor(code: ErrorCode): number {
+  switch (code) {
+    case 'INVALID_ARGUMENT':
+    case 'INVALID_TENSOR':
+      return 400;
+    case 'MODEL_NOT_FOUND':
+    case 'VERSION_NOT_FOUND':
+    case 'ARTIFACT_NOT_FOUND':
+      return 404;
+    case 'INVALID_CONFIG':
+    case 'ARTIFACT_CHECKSUM_MISMATCH':
+    case 'ARTIFACT_CORRUPT':
+    case 'ARTIFACT_UNSUPPORTED_FORMAT':
+      return 422;
+    case 'MODEL_NOT_READY':
+    case 'SHUTTING_DOWN':
+    case 'UPSTREAM_UNAVAILABLE':
+      return 503;
+    case 'DEADLINE_EXCEEDED':
+      return 504;
+    case 'INFERENCE_FAILED':
+    case 'INTERNAL':
+      return 500;
+  }
+}

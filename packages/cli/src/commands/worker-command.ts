@@ -1,0 +1,52 @@
+import { createLogger, formatOptionsHelp, InfermeshError, loadConfig } from '@infermesh/shared';
+import { createWorker, WORKER_OPTIONS, type WorkerConfig } from '@infermesh/worker';
+import { Registry } from 'prom-client';
+import { EXIT_FAILURE, EXIT_USAGE, type Command } from './command.js';
+import { CLI_VERSION } from '../cli-version.js';
+
+/** `infermesh worker`: serve one model version over gRPC. */
+export const workerCommand: Command = {
+  name: 'worker',
+  summary: 'serve one model artifact over gRPC (Open Inference Protocol v2)',
+  help: () =>
+    [
+      'Usage: infermesh worker --model NAME --version V --artifact URI --sha256 HEX [options]',
+      '',
+      'Serves one model version over gRPC (inference.GRPCInferenceService and grpc.health.v1).',
+      'Health is NOT_SERVING until the artifact is verified and loaded. SIGTERM drains in-flight calls.',
+      '',
+      'Options (flag, else environment variable, else --config file):',
+      formatOptionsHelp(WORKER_OPTIONS),
+    ].join('\n'),
+  async run(argv, env) {
+    let config: WorkerConfig;
+    try {
+      config = loadConfig<WorkerConfig>(WORKER_OPTIONS, { argv, env });
+    } catch (error) {
+      process.stderr.write(`infermesh worker: ${(error as Error).message}\n`);
+      return EXIT_USAGE;
+    }
+    const logger = createLogger({ service: 'worker', level: config.logLevel });
+    try {
+      const worker = await createWorker(config, { logger, registry: new Registry(), serverVersion: CLI_VERSION });
+      await worker.ready;
+      logger.info({ port: worker.port }, 'worker serving');
+      await new Promise<void>((resolve) => {
+        const onSignal = (signal: NodeJS.Signals) => {
+          logger.info({ signal }, 'shutting down');
+          worker.stop().then(resolve, resolve);
+        };
+        process.once('SIGTERM', onSignal);
+        process.once('SIGINT', onSignal);
+      });
+      logger.flush();
+      return 0;
+    } catch (error) {
+      const infermeshError = InfermeshError.from(error);
+      logger.fatal({ code: infermeshError.code, err: error }, 'worker cannot start');
+      logger.flush();
+      process.stderr.write(`infermesh worker: cannot start: [${infermeshError.code}] ${infermeshError.message}\n`);
+      return EXIT_FAILURE;
+    }
+  },
+};

@@ -1,0 +1,97 @@
+import { status as grpcStatus, type sendUnaryData, type ServerUnaryCall } from '@grpc/grpc-js';
+import { InfermeshError, toGrpcError, type GRPCInferenceServiceHandlers, type Logger } from '@infermesh/shared';
+import type { LoadedModel } from '../runtime/loaded-model.js';
+import type { WorkerMetrics } from '../metrics/worker-metrics.js';
+import { decodeInferRequest } from './decode-infer-request.js';
+import { encodeInferResponse } from './encode-infer-response.js';
+
+/** Server name reported by ServerMetadata. */
+export const SERVER_NAME = 'infermesh-worker';
+
+/** What the inference service needs from the rest of the worker. */
+export interface InferenceServiceDependencies {
+  /** The model serving now, or undefined while none is loaded. */
+  currentModel(): LoadedModel | undefined;
+  metrics: WorkerMetrics;
+  logger: Logger;
+  serverVersion: string;
+}
+
+function modelFor(dependencies: InferenceServiceDependencies, name: string, version: string): LoadedModel {
+  const model = dependencies.currentModel();
+  if (model === undefined) throw new InfermeshError('MODEL_NOT_READY', 'no model is loaded yet; retry when health is SERVING', { retriable: true });
+  if (name !== model.name) {
+    throw new InfermeshError('MODEL_NOT_FOUND', `model '${name}' is not served here; this worker serves '${model.name}'`, {
+      details: { model: name, served: model.name },
+    });
+  }
+  if (version !== '' && version !== model.version) {
+    throw new InfermeshError('VERSION_NOT_FOUND', `version '${version}' of model '${name}' is not served here; this worker serves version '${model.version}'`, {
+      details: { model: name, version, served: model.version },
+    });
+  }
+  return model;
+}
+
+/** Handlers of inference.GRPCInferenceService (Open Inference Protocol v2). */
+export function createInferenceService(dependencies: InferenceServiceDependencies): GRPCInferenceServiceHandlers {
+  const { metrics, logger } = dependencies;
+
+  /** Wraps a unary handler: typed errors become gRPC statuses, every call is counted. */
+  function unary<Request, Response>(method: string, handle: (request: Request) => Response | Promise<Response>) {
+    return (call: ServerUnaryCall<Request, Response>, callback: sendUnaryData<Response>) => {
+      Promise.resolve()
+        .then(() => handle(call.request))
+        .then(
+          (response) => {
+            metrics.requests.inc({ method, code: 'OK' });
+            callback(null, response);
+          },
+          (error: unknown) => {
+            const grpcError = toGrpcError(error);
+            metrics.requests.inc({ method, code: grpcStatus[grpcError.code] });
+            if (grpcError.code === grpcStatus.INTERNAL) logger.error({ err: error, method }, 'call failed');
+            else logger.debug({ method, code: grpcStatus[grpcError.code], reason: grpcError.details }, 'call rejected');
+            callback(grpcError);
+          },
+        );
+    };
+  }
+
+  return {
+    ServerLive: unary('ServerLive', () => ({ live: true })),
+    ServerReady: unary('ServerReady', () => ({ ready: dependencies.currentModel() !== undefined })),
+    ModelReady: unary('ModelReady', (request: { name: string; version: string }) => {
+      const model = dependencies.currentModel();
+      return { ready: model !== undefined && model.name === request.name && (request.version === '' || request.version === model.version) };
+    }),
+    ServerMetadata: unary('ServerMetadata', () => ({ name: SERVER_NAME, version: dependencies.serverVersion, extensions: [] })),
+    ModelMetadata: unary('ModelMetadata', (request: { name: string; version: string }) => {
+      const model = modelFor(dependencies, request.name, request.version);
+      return {
+        name: model.name,
+        versions: [model.version],
+        platform: model.runtime.platform,
+        inputs: model.runtime.inputs.map((spec) => ({ ...spec })),
+        outputs: model.runtime.outputs.map((spec) => ({ ...spec })),
+      };
+    }),
+    ModelInfer: unary('ModelInfer', async (request: Parameters<typeof decodeInferRequest>[0]) => {
+      const model = modelFor(dependencies, request.modelName, request.modelVersion);
+      const decoded = decodeInferRequest(request, model.runtime);
+      const stopTimer = metrics.inferenceDuration.startTimer({ model: model.name, version: model.version });
+      metrics.inflight.inc();
+      try {
+        const outputs = await model.runtime.infer(decoded.inputs, decoded.outputNames).catch((error: unknown) => {
+          throw error instanceof InfermeshError
+            ? error
+            : new InfermeshError('INFERENCE_FAILED', `model '${model.name}' version '${model.version}' failed: ${(error as Error).message}`, { cause: error });
+        });
+        return encodeInferResponse({ modelName: model.name, modelVersion: model.version, requestId: request.id }, outputs, decoded.rawOutput);
+      } finally {
+        metrics.inflight.dec();
+        stopTimer();
+      }
+    }),
+  } as GRPCInferenceServiceHandlers;
+}

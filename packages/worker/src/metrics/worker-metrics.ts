@@ -1,0 +1,39 @@
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+
+/** Inference latency buckets, seconds: 100 µs (a small ONNX model) to 2.5 s. */
+export const INFERENCE_DURATION_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
+
+/** The worker's Prometheus metrics, registered on an injected registry. */
+export class WorkerMetrics {
+  readonly inferenceDuration: Histogram<'model' | 'version'>;
+  readonly requests: Counter<'method' | 'code'>;
+  readonly inflight: Gauge;
+  readonly modelInfo: Gauge<'model' | 'version' | 'platform'>;
+
+  constructor(registry: Registry) {
+    this.inferenceDuration = new Histogram({
+      name: 'infermesh_worker_inference_duration_seconds',
+      help: 'Time the model took to compute a ModelInfer response, decoding and encoding included.',
+      labelNames: ['model', 'version'],
+      buckets: INFERENCE_DURATION_BUCKETS,
+      registers: [registry],
+    });
+    this.requests = new Counter({
+      name: 'infermesh_worker_grpc_requests_total',
+      help: 'gRPC calls answered by the inference service, by method and status code.',
+      labelNames: ['method', 'code'],
+      registers: [registry],
+    });
+    this.inflight = new Gauge({
+      name: 'infermesh_worker_inflight_requests',
+      help: 'ModelInfer calls being computed now.',
+      registers: [registry],
+    });
+    this.modelInfo = new Gauge({
+      name: 'infermesh_worker_model_info',
+      help: 'The model version this worker serves (value 1).',
+      labelNames: ['model', 'version', 'platform'],
+      registers: [registry],
+    });
+  }
+}

@@ -1,0 +1,86 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { createInterface } from 'node:readline';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const CLI_MAIN = 'packages/cli/src/main.ts';
+/** Milliseconds a worker may take to start serving in tests. */
+const START_TIMEOUT_MS = 30_000;
+
+/** A worker started as its own process through the real CLI. */
+export interface WorkerProcess {
+  address: string;
+  port: number;
+  metricsPort: number;
+  process: ChildProcess;
+  /** Every log line written so far. */
+  logs: string[];
+  /** Resolves with the exit code once the process ended. */
+  exited: Promise<number | null>;
+  /** SIGTERM, then wait for exit. */
+  stop(): Promise<number | null>;
+}
+
+/** Result of a CLI run that ended on its own. */
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function spawnCli(args: readonly string[]): ChildProcess {
+  return spawn(process.execPath, ['--import', 'tsx', '--conditions=source', CLI_MAIN, ...args], {
+    cwd: ROOT,
+    env: { ...process.env, INFERMESH_LOG_LEVEL: process.env.INFERMESH_LOG_LEVEL ?? 'info' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+}
+
+/** Runs `infermesh <args>` to completion. */
+export function runCli(args: readonly string[]): Promise<CliResult> {
+  const child = spawnCli(args);
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  return new Promise((resolve) => child.on('exit', (code) => resolve({ code, stdout, stderr })));
+}
+
+/** Starts `infermesh worker` on free loopback ports and waits until it serves. */
+export async function startWorkerProcess(args: readonly string[]): Promise<WorkerProcess> {
+  const child = spawnCli(['worker', '--host', '127.0.0.1', '--port', '0', '--metrics-host', '127.0.0.1', '--metrics-port', '0', ...args]);
+  const logs: string[] = [];
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  child.stderr?.on('data', (chunk: Buffer) => logs.push(chunk.toString()));
+  const ports = new Promise<{ port: number; metricsPort: number }>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`worker did not start within ${START_TIMEOUT_MS} ms:\n${logs.join('\n')}`)), START_TIMEOUT_MS);
+    let listening: { port: number; metricsPort: number } | undefined;
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      logs.push(line);
+      const entry = JSON.parse(line) as { msg?: string; port?: number; metricsPort?: number };
+      if (entry.msg === 'worker listening; loading model') listening = { port: entry.port!, metricsPort: entry.metricsPort! };
+      if (entry.msg === 'worker serving' && listening) {
+        clearTimeout(timer);
+        resolve(listening);
+      }
+    });
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`worker exited with ${code} before serving:\n${logs.join('\n')}`));
+    });
+  });
+  process.once('exit', () => child.kill('SIGKILL'));
+  const { port, metricsPort } = await ports;
+  return {
+    address: `127.0.0.1:${port}`,
+    port,
+    metricsPort,
+    process: child,
+    logs,
+    exited,
+    stop: async () => {
+      child.kill('SIGTERM');
+      return exited;
+    },
+  };
+}

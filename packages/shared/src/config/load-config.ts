@@ -84,9 +84,13 @@ function describe(error: ErrorObject, specs: readonly OptionSpec[]): string {
 /** Help text listing every option, its flag, variable and default. */
 export function formatOptionsHelp(specs: readonly OptionSpec[]): string {
   const rows = specs.map((spec) => {
-    const flag = `--${spec.flag}${spec.type === 'boolean' ? '' : ` <${spec.values ? spec.values.join('|') : spec.type === 'integer' ? 'n' : 'value'}>`}`;
+    // Short value lists go in the flag column; long ones in the text, so the column stays narrow.
+    const inlineValues = spec.values !== undefined && spec.values.join('|').length <= 12;
+    const placeholder = inlineValues ? spec.values!.join('|') : spec.type === 'integer' ? 'n' : 'value';
+    const flag = `--${spec.flag}${spec.type === 'boolean' ? '' : ` <${placeholder}>`}`;
+    const values = spec.values !== undefined && !inlineValues ? `; one of ${spec.values.join(', ')}` : '';
     const suffix = spec.required ? ' (required)' : spec.default === undefined ? '' : ` (default: ${String(spec.default)})`;
-    return { flag, text: `${spec.description}${suffix} [${spec.env}]` };
+    return { flag, text: `${spec.description}${values}${suffix} [${spec.env}]` };
   });
   rows.push({ flag: `--${CONFIG_FILE_FLAG} <file>`, text: 'JSON file with any of the options above, by property name [INFERMESH_CONFIG]' });
   const width = Math.max(...rows.map((row) => row.flag.length)) + 2;

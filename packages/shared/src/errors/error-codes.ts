@@ -8,6 +8,9 @@ export const ERROR_CODES = [
   'INVALID_TENSOR',
   'MODEL_NOT_FOUND',
   'VERSION_NOT_FOUND',
+  'DEPLOYMENT_NOT_FOUND',
+  'ALREADY_EXISTS',
+  'CONFLICT',
   // Configuration and artifacts.
   'INVALID_CONFIG',
   'ARTIFACT_NOT_FOUND',

@@ -9,6 +9,7 @@ export function grpcStatusFor(code: ErrorCode): status {
       return status.INVALID_ARGUMENT;
     case 'MODEL_NOT_FOUND':
     case 'VERSION_NOT_FOUND':
+    case 'DEPLOYMENT_NOT_FOUND':
     case 'ARTIFACT_NOT_FOUND':
       return status.NOT_FOUND;
     case 'INVALID_CONFIG':
@@ -22,6 +23,10 @@ export function grpcStatusFor(code: ErrorCode): status {
       return status.UNAVAILABLE;
     case 'DEADLINE_EXCEEDED':
       return status.DEADLINE_EXCEEDED;
+    case 'ALREADY_EXISTS':
+      return status.ALREADY_EXISTS;
+    case 'CONFLICT':
+      return status.ABORTED;
     case 'INFERENCE_FAILED':
     case 'INTERNAL':
       return status.INTERNAL;

@@ -8,6 +8,7 @@ export function httpStatusFor(code: ErrorCode): number {
       return 400;
     case 'MODEL_NOT_FOUND':
     case 'VERSION_NOT_FOUND':
+    case 'DEPLOYMENT_NOT_FOUND':
     case 'ARTIFACT_NOT_FOUND':
       return 404;
     case 'INVALID_CONFIG':
@@ -21,6 +22,9 @@ export function httpStatusFor(code: ErrorCode): number {
       return 503;
     case 'DEADLINE_EXCEEDED':
       return 504;
+    case 'ALREADY_EXISTS':
+    case 'CONFLICT':
+      return 409;
     case 'INFERENCE_FAILED':
     case 'INTERNAL':
       return 500;

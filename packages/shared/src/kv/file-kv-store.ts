@@ -1,0 +1,111 @@
+import { createHash } from 'node:crypto';
+import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { dirname, join, relative, sep } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { InfermeshError } from '../errors/infermesh-error.js';
+import type { KvChange, KvEntry, KvStore, WaitOptions } from './kv-store.js';
+
+/** Milliseconds between checks of a watched file. */
+export const FILE_POLL_INTERVAL_MS = 200;
+/** Milliseconds a writer waits for another writer's lock before giving up. */
+const LOCK_TIMEOUT_MS = 5_000;
+/** A lock older than this many milliseconds was left by a crashed writer. */
+const STALE_LOCK_MS = 30_000;
+const LOCK_SUFFIX = '.lock';
+const TEMP_SUFFIX = '.tmp';
+
+/** Index of a value: a 48-bit digest of its content, so equal content means unchanged. */
+function indexOf(value: string): number {
+  return Number.parseInt(createHash('sha256').update(value).digest('hex').slice(0, 12), 16) || 1;
+}
+
+/**
+ * The registry as a directory: each key is a file holding its value, readable and editable
+ * by hand. Compare-and-set takes a lock file so concurrent CLI processes cannot both win;
+ * waits poll the file, which works on every filesystem (fs.watch does not).
+ */
+export class FileKvStore implements KvStore {
+  readonly description: string;
+
+  constructor(
+    private readonly root: string,
+    private readonly pollIntervalMs = FILE_POLL_INTERVAL_MS,
+  ) {
+    this.description = `directory ${root}`;
+  }
+
+  private pathOf(key: string): string {
+    if (key.split('/').some((part) => part === '..' || part === '')) throw new InfermeshError('INVALID_ARGUMENT', `invalid registry key '${key}'`);
+    return join(this.root, ...key.split('/'));
+  }
+
+  async get(key: string): Promise<KvEntry | undefined> {
+    try {
+      const value = await readFile(this.pathOf(key), 'utf8');
+      return { key, value, index: indexOf(value) };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT' || (error as NodeJS.ErrnoException).code === 'EISDIR') return undefined;
+      throw error;
+    }
+  }
+
+  async list(prefix: string): Promise<KvEntry[]> {
+    let names: string[];
+    try {
+      names = await readdir(this.root, { recursive: true, encoding: 'utf8' });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw error;
+    }
+    const keys = names
+      .map((name) => relative(this.root, join(this.root, name)).split(sep).join('/'))
+      .filter((key) => key.startsWith(prefix) && !key.endsWith(LOCK_SUFFIX) && !key.endsWith(TEMP_SUFFIX))
+      .sort();
+    const entries = await Promise.all(keys.map((key) => this.get(key)));
+    return entries.filter((entry): entry is KvEntry => entry !== undefined);
+  }
+
+  async compareAndSet(key: string, value: string, index: number): Promise<boolean> {
+    const path = this.pathOf(key);
+    await mkdir(dirname(path), { recursive: true });
+    const release = await this.lock(path);
+    try {
+      const current = await this.get(key);
+      if ((current?.index ?? 0) !== index) return false;
+      const temp = `${path}.${process.pid}${TEMP_SUFFIX}`;
+      await writeFile(temp, value);
+      await rename(temp, path);
+      return true;
+    } finally {
+      await release();
+    }
+  }
+
+  async waitForChange(key: string, index: number, options: WaitOptions): Promise<KvChange> {
+    const deadline = Date.now() + options.waitMs;
+    for (;;) {
+      const entry = await this.get(key);
+      const current = entry?.index ?? 0;
+      if (current !== index || Date.now() >= deadline || options.signal?.aborted) return { entry, index: current };
+      await sleep(Math.min(this.pollIntervalMs, Math.max(0, deadline - Date.now())), undefined, { signal: options.signal }).catch(() => undefined);
+    }
+  }
+
+  private async lock(path: string): Promise<() => Promise<void>> {
+    const lockPath = `${path}${LOCK_SUFFIX}`;
+    const deadline = Date.now() + LOCK_TIMEOUT_MS;
+    for (;;) {
+      try {
+        const handle = await open(lockPath, 'wx');
+        await handle.close();
+        return () => rm(lockPath, { force: true });
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+        const age = Date.now() - (await stat(lockPath).then((info) => info.mtimeMs, () => Date.now()));
+        if (age > STALE_LOCK_MS) await rm(lockPath, { force: true });
+        else if (Date.now() > deadline) throw new InfermeshError('UPSTREAM_UNAVAILABLE', `registry key ${path} is locked by another writer`, { retriable: true });
+        else await sleep(10 + Math.random() * 20);
+      }
+    }
+  }
+}

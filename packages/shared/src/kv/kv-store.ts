@@ -1,0 +1,36 @@
+/** One key and its value as the store holds it. */
+export interface KvEntry {
+  key: string;
+  value: string;
+  /** Changes whenever the value changes; compare-and-set takes it back. */
+  index: number;
+}
+
+/** What a blocking read returns: the entry (absent if deleted or never written) and the index to wait from next. */
+export interface KvChange {
+  entry: KvEntry | undefined;
+  index: number;
+}
+
+/** Options of a blocking read. */
+export interface WaitOptions {
+  /** Longest time to wait for a change, milliseconds; returns unchanged after it. */
+  waitMs: number;
+  signal?: AbortSignal;
+}
+
+/**
+ * The key-value store behind the model registry: Consul KV in production, a directory of
+ * files as the embedded default. Keys are relative to the store's prefix.
+ */
+export interface KvStore {
+  /** Human-readable location, for logs and CLI output. */
+  readonly description: string;
+  get(key: string): Promise<KvEntry | undefined>;
+  /** Every entry whose key starts with `prefix`. */
+  list(prefix: string): Promise<KvEntry[]>;
+  /** Writes only if the key's index is still `index` (0: only if the key does not exist). */
+  compareAndSet(key: string, value: string, index: number): Promise<boolean>;
+  /** Resolves when the key's index differs from `index`, or after `waitMs` with the same index. */
+  waitForChange(key: string, index: number, options: WaitOptions): Promise<KvChange>;
+}

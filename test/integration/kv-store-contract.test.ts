@@ -1,0 +1,76 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { ConsulKvStore, createConsulClient, FileKvStore, type KvStore } from '@infermesh/shared';
+import { testConsul } from '../infra/test-infra.js';
+
+/** The same behaviour is required of Consul KV and of the embedded file registry. */
+const stores: [string, () => Promise<KvStore>][] = [
+  ['consul', async () => {
+    const consul = await testConsul();
+    return new ConsulKvStore(createConsulClient(consul.httpAddr), consul.prefix);
+  }],
+  ['file', async () => new FileKvStore(mkdtempSync(join(tmpdir(), 'kv-')), 20)],
+];
+
+for (const [name, makeStore] of stores) {
+  describe(`${name} KV store`, () => {
+    test('compare-and-set with index 0 creates once; a stale index never overwrites', async () => {
+      const kv = await makeStore();
+      assert.equal(await kv.get('a/b'), undefined);
+      assert.equal(await kv.compareAndSet('a/b', 'one', 0), true);
+      assert.equal(await kv.compareAndSet('a/b', 'two', 0), false);
+      const first = await kv.get('a/b');
+      assert.equal(first?.value, 'one');
+      assert.equal(await kv.compareAndSet('a/b', 'two', first!.index), true);
+      assert.equal(await kv.compareAndSet('a/b', 'three', first!.index), false);
+      assert.equal((await kv.get('a/b'))?.value, 'two');
+    });
+
+    test('of many concurrent compare-and-sets from the same index, exactly one wins', async () => {
+      const kv = await makeStore();
+      await kv.compareAndSet('race', 'start', 0);
+      const { index } = (await kv.get('race'))!;
+      const results = await Promise.all(Array.from({ length: 8 }, (_, writer) => kv.compareAndSet('race', `writer-${writer}`, index)));
+      assert.equal(results.filter(Boolean).length, 1);
+      assert.equal((await kv.get('race'))?.value, `writer-${results.indexOf(true)}`);
+    });
+
+    test('list returns entries under a prefix with keys relative to the store', async () => {
+      const kv = await makeStore();
+      await kv.compareAndSet('models/m/versions/1', 'x', 0);
+      await kv.compareAndSet('models/m/versions/2', 'y', 0);
+      await kv.compareAndSet('models/n/versions/1', 'z', 0);
+      assert.deepEqual((await kv.list('models/m/')).map((entry) => [entry.key, entry.value]), [
+        ['models/m/versions/1', 'x'],
+        ['models/m/versions/2', 'y'],
+      ]);
+    });
+
+    test('waitForChange blocks until a write, returns the new value, and times out unchanged', async () => {
+      const kv = await makeStore();
+      await kv.compareAndSet('watched', 'v1', 0);
+      const { index } = (await kv.get('watched'))!;
+      const quiet = await kv.waitForChange('watched', index, { waitMs: 1_000 });
+      assert.equal(quiet.entry?.value, 'v1');
+      const woke = kv.waitForChange('watched', index, { waitMs: 20_000 });
+      setTimeout(() => void kv.compareAndSet('watched', 'v2', index), 300);
+      const started = Date.now();
+      const change = await woke;
+      assert.equal(change.entry?.value, 'v2');
+      assert.notEqual(change.index, index);
+      assert.ok(Date.now() - started < 5_000, 'woke on the write, not on the timeout');
+    });
+
+    test('waitForChange on an absent key wakes when it is created', async () => {
+      const kv = await makeStore();
+      const first = await kv.waitForChange('later', 0, { waitMs: 100 });
+      assert.equal(first.entry, undefined);
+      const woke = kv.waitForChange('later', first.index, { waitMs: 20_000 });
+      setTimeout(() => void kv.compareAndSet('later', 'here', 0), 200);
+      assert.equal((await woke).entry?.value, 'here');
+    });
+  });
+}

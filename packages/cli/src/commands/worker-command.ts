@@ -1,5 +1,5 @@
 import { createLogger, formatOptionsHelp, InfermeshError, loadConfig } from '@infermesh/shared';
-import { createWorker, WORKER_OPTIONS, type WorkerConfig } from '@infermesh/worker';
+import { createWorker, versionSource, WORKER_OPTIONS, type WorkerConfig } from '@infermesh/worker';
 import { Registry } from 'prom-client';
 import { EXIT_FAILURE, EXIT_USAGE, type Command } from './command.js';
 import { CLI_VERSION } from '../cli-version.js';
@@ -10,10 +10,13 @@ export const workerCommand: Command = {
   summary: 'serve one model artifact over gRPC (Open Inference Protocol v2)',
   help: () =>
     [
-      'Usage: infermesh worker --model NAME --version V --artifact URI --sha256 HEX [options]',
+      'Usage: infermesh worker --model NAME --deployment D (--consul URL | --registry-dir DIR) [--register] [options]',
+      '       infermesh worker --model NAME --version V --artifact URI --sha256 HEX [options]',
       '',
-      'Serves one model version over gRPC (inference.GRPCInferenceService and grpc.health.v1).',
-      'Health is NOT_SERVING until the artifact is verified and loaded. SIGTERM drains in-flight calls.',
+      'Serves a model over gRPC (inference.GRPCInferenceService and grpc.health.v1). With --deployment it',
+      'follows models/NAME/deployments/D in the registry and hot-swaps each version promoted there (a bad',
+      'version is rejected and the current one keeps serving); otherwise it serves one fixed artifact.',
+      'Health is NOT_SERVING until a verified version is loaded. SIGTERM drains in-flight calls.',
       '',
       'Options (flag, else environment variable, else --config file):',
       formatOptionsHelp(WORKER_OPTIONS),
@@ -22,6 +25,7 @@ export const workerCommand: Command = {
     let config: WorkerConfig;
     try {
       config = loadConfig<WorkerConfig>(WORKER_OPTIONS, { argv, env });
+      versionSource(config);
     } catch (error) {
       process.stderr.write(`infermesh worker: ${(error as Error).message}\n`);
       return EXIT_USAGE;

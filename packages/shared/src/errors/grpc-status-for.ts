@@ -16,6 +16,9 @@ export function grpcStatusFor(code: ErrorCode): status {
     case 'ARTIFACT_CHECKSUM_MISMATCH':
     case 'ARTIFACT_CORRUPT':
     case 'ARTIFACT_UNSUPPORTED_FORMAT':
+    case 'ARTIFACT_FETCH_FAILED':
+    case 'WARMUP_FAILED':
+    case 'INCOMPATIBLE_MODEL':
       return status.FAILED_PRECONDITION;
     case 'MODEL_NOT_READY':
     case 'SHUTTING_DOWN':

@@ -15,6 +15,9 @@ export function httpStatusFor(code: ErrorCode): number {
     case 'ARTIFACT_CHECKSUM_MISMATCH':
     case 'ARTIFACT_CORRUPT':
     case 'ARTIFACT_UNSUPPORTED_FORMAT':
+    case 'ARTIFACT_FETCH_FAILED':
+    case 'WARMUP_FAILED':
+    case 'INCOMPATIBLE_MODEL':
       return 422;
     case 'MODEL_NOT_READY':
     case 'SHUTTING_DOWN':

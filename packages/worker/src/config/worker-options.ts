@@ -1,13 +1,25 @@
-import { LOG_LEVELS, type OptionSpec } from '@infermesh/shared';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { InfermeshError, LOG_LEVELS, type OptionSpec } from '@infermesh/shared';
 import { ARTIFACT_FORMATS, type ArtifactFormat } from '../artifacts/artifact-format.js';
 
 /** The validated configuration of one worker process. */
 export interface WorkerConfig {
   model: string;
-  version: string;
-  artifact: string;
-  sha256: string;
+  version?: string;
+  artifact?: string;
+  sha256?: string;
   format?: ArtifactFormat;
+  deployment?: string;
+  consul?: string;
+  consulToken?: string;
+  registryDir?: string;
+  kvPrefix: string;
+  register: boolean;
+  advertiseAddress?: string;
+  artifactCacheDir: string;
+  maxArtifactBytes: number;
+  fetchTimeoutMs: number;
   host: string;
   port: number;
   metricsHost: string;
@@ -28,13 +40,30 @@ export const DEFAULT_SHUTDOWN_GRACE_MS = 10_000;
 /** Largest gRPC message accepted or sent, bytes (64 MiB: a large batch of features). */
 export const DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
 
+/** Largest artifact a worker downloads, bytes (2 GiB). */
+export const DEFAULT_MAX_ARTIFACT_BYTES = 2 * 1024 ** 3;
+/** Milliseconds an artifact download may take. */
+export const DEFAULT_FETCH_TIMEOUT_MS = 120_000;
+/** Consul KV prefix of the registry. */
+export const DEFAULT_KV_PREFIX = 'infermesh/';
+
 /** Every option of `infermesh worker`; the README's reference table lists the same. */
 export const WORKER_OPTIONS: readonly OptionSpec[] = [
   { key: 'model', flag: 'model', env: 'INFERMESH_MODEL', type: 'string', required: true, description: 'Name of the model this worker serves' },
-  { key: 'version', flag: 'version', env: 'INFERMESH_MODEL_VERSION', type: 'string', required: true, description: 'Version of the model being served' },
-  { key: 'artifact', flag: 'artifact', env: 'INFERMESH_ARTIFACT', type: 'string', required: true, description: 'Artifact URI: file:///path or a local path' },
-  { key: 'sha256', flag: 'sha256', env: 'INFERMESH_ARTIFACT_SHA256', type: 'string', required: true, description: 'Expected SHA-256 of the artifact, hex; checked before loading' },
-  { key: 'format', flag: 'format', env: 'INFERMESH_ARTIFACT_FORMAT', type: 'string', values: ARTIFACT_FORMATS, description: 'Artifact format; default from the extension (.onnx, .jsonl)' },
+  { key: 'deployment', flag: 'deployment', env: 'INFERMESH_DEPLOYMENT', type: 'string', description: 'Follow this deployment in the registry and hot-reload the version it names' },
+  { key: 'consul', flag: 'consul', env: 'CONSUL_HTTP_ADDR', type: 'string', description: 'Consul HTTP address (registry and catalog), e.g. http://127.0.0.1:8500' },
+  { key: 'consulToken', flag: 'consul-token', env: 'CONSUL_HTTP_TOKEN', type: 'string', description: 'Consul ACL token' },
+  { key: 'registryDir', flag: 'registry-dir', env: 'INFERMESH_REGISTRY_DIR', type: 'string', description: 'Directory registry (the embedded default) when Consul is not used' },
+  { key: 'kvPrefix', flag: 'kv-prefix', env: 'INFERMESH_KV_PREFIX', type: 'string', default: DEFAULT_KV_PREFIX, description: 'Consul KV prefix of the registry' },
+  { key: 'register', flag: 'register', env: 'INFERMESH_REGISTER', type: 'boolean', default: false, description: 'Register in the Consul catalog as infermesh-worker with a gRPC health check' },
+  { key: 'advertiseAddress', flag: 'advertise-address', env: 'INFERMESH_ADVERTISE_ADDRESS', type: 'string', description: 'Address registered in Consul; default --host, or 127.0.0.1 when --host is 0.0.0.0' },
+  { key: 'version', flag: 'version', env: 'INFERMESH_MODEL_VERSION', type: 'string', description: 'Static mode: version of the artifact served (with --artifact and --sha256)' },
+  { key: 'artifact', flag: 'artifact', env: 'INFERMESH_ARTIFACT', type: 'string', description: 'Static mode: artifact URI (file://, http://, https:// or a local path)' },
+  { key: 'sha256', flag: 'sha256', env: 'INFERMESH_ARTIFACT_SHA256', type: 'string', description: 'Static mode: expected SHA-256 of the artifact, hex; checked before loading' },
+  { key: 'format', flag: 'format', env: 'INFERMESH_ARTIFACT_FORMAT', type: 'string', values: ARTIFACT_FORMATS, description: 'Static mode: artifact format; default from the extension (.onnx, .jsonl)' },
+  { key: 'artifactCacheDir', flag: 'artifact-cache-dir', env: 'INFERMESH_ARTIFACT_CACHE_DIR', type: 'string', default: join(tmpdir(), 'infermesh-artifacts'), description: 'Content-addressed cache of verified artifacts' },
+  { key: 'maxArtifactBytes', flag: 'max-artifact-bytes', env: 'INFERMESH_MAX_ARTIFACT_BYTES', type: 'integer', minimum: 1, default: DEFAULT_MAX_ARTIFACT_BYTES, description: 'Largest artifact downloaded, bytes' },
+  { key: 'fetchTimeoutMs', flag: 'fetch-timeout-ms', env: 'INFERMESH_FETCH_TIMEOUT_MS', type: 'integer', minimum: 1, default: DEFAULT_FETCH_TIMEOUT_MS, description: 'Milliseconds an artifact download may take' },
   { key: 'host', flag: 'host', env: 'INFERMESH_WORKER_HOST', type: 'string', default: '0.0.0.0', description: 'Address the gRPC server binds' },
   { key: 'port', flag: 'port', env: 'INFERMESH_WORKER_PORT', type: 'integer', minimum: 0, maximum: 65535, default: DEFAULT_WORKER_PORT, description: 'gRPC port (0 = any free port)' },
   { key: 'metricsHost', flag: 'metrics-host', env: 'INFERMESH_METRICS_HOST', type: 'string', default: '0.0.0.0', description: 'Address the /metrics endpoint binds' },
@@ -45,3 +74,21 @@ export const WORKER_OPTIONS: readonly OptionSpec[] = [
   { key: 'onnxIntraOpThreads', flag: 'onnx-threads', env: 'INFERMESH_ONNX_THREADS', type: 'integer', minimum: 0, default: 1, description: 'Threads one ONNX inference may use (0 = onnxruntime decides); 1 suits many small concurrent calls' },
   { key: 'lookupKeyField', flag: 'lookup-key', env: 'INFERMESH_LOOKUP_KEY', type: 'string', default: 'id', description: 'Key field of a lookup table (JSON lines)' },
 ];
+
+/** Which source of versions a config names; throws INVALID_CONFIG unless exactly one is complete. */
+export function versionSource(config: WorkerConfig): 'static' | 'registry' {
+  const isStatic = config.artifact !== undefined || config.sha256 !== undefined || config.version !== undefined;
+  if (config.deployment !== undefined) {
+    if (isStatic) throw new InfermeshError('INVALID_CONFIG', 'use either --deployment (registry) or --artifact/--sha256/--version (static), not both');
+    if (config.consul === undefined && config.registryDir === undefined) {
+      throw new InfermeshError('INVALID_CONFIG', '--deployment needs a registry: --consul (CONSUL_HTTP_ADDR) or --registry-dir (INFERMESH_REGISTRY_DIR)');
+    }
+    return 'registry';
+  }
+  const missing = (['version', 'artifact', 'sha256'] as const).filter((key) => config[key] === undefined);
+  if (missing.length > 0) {
+    throw new InfermeshError('INVALID_CONFIG', `static mode needs ${missing.map((key) => `--${key}`).join(', ')} (or use --deployment with a registry)`);
+  }
+  if (config.register && config.consul === undefined) throw new InfermeshError('INVALID_CONFIG', '--register needs --consul (CONSUL_HTTP_ADDR)');
+  return 'static';
+}

@@ -1,6 +1,7 @@
 import { status as grpcStatus, type sendUnaryData, type ServerUnaryCall } from '@grpc/grpc-js';
 import { InfermeshError, toGrpcError, type GRPCInferenceServiceHandlers, type Logger } from '@infermesh/shared';
 import type { LoadedModel } from '../runtime/loaded-model.js';
+import type { ModelSlot } from '../reload/model-slot.js';
 import type { WorkerMetrics } from '../metrics/worker-metrics.js';
 import { decodeInferRequest } from './decode-infer-request.js';
 import { encodeInferResponse } from './encode-infer-response.js';
@@ -10,15 +11,14 @@ export const SERVER_NAME = 'infermesh-worker';
 
 /** What the inference service needs from the rest of the worker. */
 export interface InferenceServiceDependencies {
-  /** The model serving now, or undefined while none is loaded. */
-  currentModel(): LoadedModel | undefined;
+  /** The model serving now; ModelInfer leases it so a swap waits for the call. */
+  models: Pick<ModelSlot, 'acquire' | 'current'>;
   metrics: WorkerMetrics;
   logger: Logger;
   serverVersion: string;
 }
 
-function modelFor(dependencies: InferenceServiceDependencies, name: string, version: string): LoadedModel {
-  const model = dependencies.currentModel();
+function checkModel(model: LoadedModel | undefined, name: string, version: string): LoadedModel {
   if (model === undefined) throw new InfermeshError('MODEL_NOT_READY', 'no model is loaded yet; retry when health is SERVING', { retriable: true });
   if (name !== model.name) {
     throw new InfermeshError('MODEL_NOT_FOUND', `model '${name}' is not served here; this worker serves '${model.name}'`, {
@@ -60,14 +60,14 @@ export function createInferenceService(dependencies: InferenceServiceDependencie
 
   return {
     ServerLive: unary('ServerLive', () => ({ live: true })),
-    ServerReady: unary('ServerReady', () => ({ ready: dependencies.currentModel() !== undefined })),
+    ServerReady: unary('ServerReady', () => ({ ready: dependencies.models.current() !== undefined })),
     ModelReady: unary('ModelReady', (request: { name: string; version: string }) => {
-      const model = dependencies.currentModel();
+      const model = dependencies.models.current();
       return { ready: model !== undefined && model.name === request.name && (request.version === '' || request.version === model.version) };
     }),
     ServerMetadata: unary('ServerMetadata', () => ({ name: SERVER_NAME, version: dependencies.serverVersion, extensions: [] })),
     ModelMetadata: unary('ModelMetadata', (request: { name: string; version: string }) => {
-      const model = modelFor(dependencies, request.name, request.version);
+      const model = checkModel(dependencies.models.current(), request.name, request.version);
       return {
         name: model.name,
         versions: [model.version],
@@ -77,20 +77,26 @@ export function createInferenceService(dependencies: InferenceServiceDependencie
       };
     }),
     ModelInfer: unary('ModelInfer', async (request: Parameters<typeof decodeInferRequest>[0]) => {
-      const model = modelFor(dependencies, request.modelName, request.modelVersion);
-      const decoded = decodeInferRequest(request, model.runtime);
-      const stopTimer = metrics.inferenceDuration.startTimer({ model: model.name, version: model.version });
-      metrics.inflight.inc();
+      const lease = dependencies.models.acquire();
       try {
-        const outputs = await model.runtime.infer(decoded.inputs, decoded.outputNames).catch((error: unknown) => {
-          throw error instanceof InfermeshError
-            ? error
-            : new InfermeshError('INFERENCE_FAILED', `model '${model.name}' version '${model.version}' failed: ${(error as Error).message}`, { cause: error });
-        });
-        return encodeInferResponse({ modelName: model.name, modelVersion: model.version, requestId: request.id }, outputs, decoded.rawOutput);
+        const model = checkModel(lease?.model, request.modelName, request.modelVersion);
+        const decoded = decodeInferRequest(request, model.runtime);
+        const stopTimer = metrics.inferenceDuration.startTimer({ model: model.name, version: model.version });
+        metrics.inflight.inc();
+        try {
+          const outputs = await model.runtime.infer(decoded.inputs, decoded.outputNames).catch((error: unknown) => {
+            throw error instanceof InfermeshError
+              ? error
+              : new InfermeshError('INFERENCE_FAILED', `model '${model.name}' version '${model.version}' failed: ${(error as Error).message}`, { cause: error });
+          });
+          // The version reported is the one that computed the outputs, whatever was swapped in meanwhile.
+          return encodeInferResponse({ modelName: model.name, modelVersion: model.version, requestId: request.id }, outputs, decoded.rawOutput);
+        } finally {
+          metrics.inflight.dec();
+          stopTimer();
+        }
       } finally {
-        metrics.inflight.dec();
-        stopTimer();
+        lease?.release();
       }
     }),
   } as GRPCInferenceServiceHandlers;

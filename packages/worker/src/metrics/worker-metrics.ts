@@ -9,6 +9,10 @@ export class WorkerMetrics {
   readonly requests: Counter<'method' | 'code'>;
   readonly inflight: Gauge;
   readonly modelInfo: Gauge<'model' | 'version' | 'platform'>;
+  readonly reloads: Counter;
+  readonly reloadFailures: Counter<'reason'>;
+  readonly reloadStageDuration: Histogram<'stage'>;
+  readonly registryErrors: Counter;
 
   constructor(registry: Registry) {
     this.inferenceDuration = new Histogram({
@@ -35,5 +39,34 @@ export class WorkerMetrics {
       labelNames: ['model', 'version', 'platform'],
       registers: [registry],
     });
+    this.reloads = new Counter({
+      name: 'infermesh_worker_reloads_total',
+      help: 'New model versions swapped in while serving.',
+      registers: [registry],
+    });
+    this.reloadFailures = new Counter({
+      name: 'infermesh_worker_reload_failures_total',
+      help: 'New versions rejected (the serving version kept), by error code.',
+      labelNames: ['reason'],
+      registers: [registry],
+    });
+    this.reloadStageDuration = new Histogram({
+      name: 'infermesh_worker_reload_stage_duration_seconds',
+      help: 'Time each stage of loading a new version took: fetch, verify, load, warmup.',
+      labelNames: ['stage'],
+      buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 120],
+      registers: [registry],
+    });
+    this.registryErrors = new Counter({
+      name: 'infermesh_worker_registry_errors_total',
+      help: 'Failed registry (Consul KV or file) queries; the worker keeps serving and retries.',
+      registers: [registry],
+    });
+  }
+
+  /** Marks `model` as the one version served (value 1), replacing the previous label set. */
+  setServing(model: { name: string; version: string; runtime: { platform: string } }): void {
+    this.modelInfo.reset();
+    this.modelInfo.set({ model: model.name, version: model.version, platform: model.runtime.platform }, 1);
   }
 }

@@ -1,0 +1,118 @@
+import { randomUUID } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { fileURLToPath } from 'node:url';
+import { InfermeshError } from '@infermesh/shared';
+import { sha256OfFile } from './verify-sha256.js';
+
+/** Limits of artifact downloads. */
+export interface ArtifactCacheOptions {
+  /** Directory of verified artifacts, each named by its SHA-256. */
+  dir: string;
+  /** Largest artifact accepted, bytes. */
+  maxBytes: number;
+  /** Longest a fetch may take, milliseconds. */
+  timeoutMs: number;
+}
+
+/** A verified local copy of an artifact, and what getting it cost. */
+export interface MaterializedArtifact {
+  path: string;
+  fetchMs: number;
+  verifyMs: number;
+  /** The bytes were already in the cache: nothing was fetched. */
+  cached: boolean;
+}
+
+/**
+ * A content-addressed local cache of artifacts. A fetch streams `file://` or `http(s)://`
+ * into a temporary file within the size limit and timeout; only bytes whose SHA-256 matches
+ * are renamed into place, so the cache never holds an unverified artifact under a name.
+ */
+export class ArtifactCache {
+  constructor(
+    private readonly options: ArtifactCacheOptions,
+    private readonly fetchImpl: typeof fetch = fetch,
+  ) {}
+
+  /** A verified local path for `uri` whose content must hash to `sha256`. */
+  async materialize(uri: string, sha256: string): Promise<MaterializedArtifact> {
+    const expected = sha256.toLowerCase();
+    const target = join(this.options.dir, expected);
+    const cachedSize = await stat(target).then((info) => info.size, () => undefined);
+    let fetchMs = 0;
+    let source = target;
+    if (cachedSize === undefined) {
+      await mkdir(this.options.dir, { recursive: true });
+      source = join(this.options.dir, `.partial-${randomUUID()}`);
+      const started = performance.now();
+      try {
+        await this.download(uri, source);
+      } catch (error) {
+        await rm(source, { force: true });
+        throw error;
+      }
+      fetchMs = performance.now() - started;
+    }
+    // Verified on every load, cache hits included: a cache file damaged on disk must not be served.
+    const verifyStarted = performance.now();
+    const actual = await sha256OfFile(source);
+    const verifyMs = performance.now() - verifyStarted;
+    if (actual !== expected) {
+      await rm(source, { force: true });
+      throw new InfermeshError('ARTIFACT_CHECKSUM_MISMATCH', `artifact checksum mismatch for ${uri}: expected sha256 ${expected}, file has ${actual}`, {
+        details: { uri, expected, actual },
+      });
+    }
+    if (source !== target) await rename(source, target);
+    return { path: target, fetchMs, verifyMs, cached: cachedSize !== undefined };
+  }
+
+  private async download(uri: string, destination: string): Promise<void> {
+    const body = await this.open(uri);
+    let bytes = 0;
+    const limit = this.options.maxBytes;
+    const sizeGuard = new Transform({
+      transform(chunk: Buffer, _encoding, callback) {
+        bytes += chunk.length;
+        if (bytes > limit) callback(new InfermeshError('ARTIFACT_FETCH_FAILED', `artifact ${uri} is larger than the ${limit}-byte limit`));
+        else callback(null, chunk);
+      },
+    });
+    try {
+      await pipeline(body, sizeGuard, createWriteStream(destination), { signal: AbortSignal.timeout(this.options.timeoutMs) });
+    } catch (error) {
+      if (error instanceof InfermeshError) throw error;
+      const reason = (error as Error).name === 'AbortError' ? `took longer than ${this.options.timeoutMs} ms` : (error as Error).message;
+      throw new InfermeshError('ARTIFACT_FETCH_FAILED', `cannot fetch artifact ${uri}: ${reason}`, { cause: error, retriable: true });
+    }
+  }
+
+  private async open(uri: string): Promise<Readable> {
+    if (/^https?:\/\//i.test(uri)) {
+      let response: Response;
+      try {
+        response = await this.fetchImpl(uri, { signal: AbortSignal.timeout(this.options.timeoutMs) });
+      } catch (error) {
+        throw new InfermeshError('ARTIFACT_FETCH_FAILED', `cannot fetch artifact ${uri}: ${(error as Error).message}`, { cause: error, retriable: true });
+      }
+      if (response.status === 404) throw new InfermeshError('ARTIFACT_NOT_FOUND', `artifact ${uri} does not exist (HTTP 404)`);
+      if (!response.ok || response.body === null) throw new InfermeshError('ARTIFACT_FETCH_FAILED', `cannot fetch artifact ${uri}: HTTP ${response.status}`, { retriable: true });
+      const length = Number(response.headers.get('content-length'));
+      if (length > this.options.maxBytes) throw new InfermeshError('ARTIFACT_FETCH_FAILED', `artifact ${uri} is ${length} bytes, over the ${this.options.maxBytes}-byte limit`);
+      return Readable.fromWeb(response.body as import('node:stream/web').ReadableStream<Uint8Array>);
+    }
+    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(uri) && !uri.startsWith('file:')) {
+      throw new InfermeshError('ARTIFACT_NOT_FOUND', `unsupported artifact URI scheme in ${uri}; use file://, http:// or https://`);
+    }
+    const path = uri.startsWith('file:') ? fileURLToPath(uri) : uri;
+    const info = await stat(path).catch((error: Error) => {
+      throw new InfermeshError('ARTIFACT_NOT_FOUND', `artifact ${uri} cannot be read: ${error.message}`, { cause: error });
+    });
+    if (!info.isFile()) throw new InfermeshError('ARTIFACT_NOT_FOUND', `artifact ${uri} is not a regular file`);
+    return createReadStream(path);
+  }
+}

@@ -1,0 +1,135 @@
+import { deploymentKey, InfermeshError, parseDeployment, type Logger, type ModelRegistry } from '@infermesh/shared';
+import type { WorkerMetrics } from '../metrics/worker-metrics.js';
+import type { LoadedModel } from '../runtime/loaded-model.js';
+import type { ModelLoader } from './model-loader.js';
+import type { ModelSlot } from './model-slot.js';
+
+/** Milliseconds one blocking query waits for a change before asking again. */
+export const REGISTRY_WAIT_MS = 30_000;
+/** First retry delay after a registry error, milliseconds; doubles per failure. */
+export const BACKOFF_BASE_MS = 250;
+/** Longest retry delay after registry errors, milliseconds. */
+export const BACKOFF_MAX_MS = 10_000;
+
+/** What the follower needs; clock-like parts are injected so tests need no real waiting. */
+export interface DeploymentFollowerDependencies {
+  registry: ModelRegistry;
+  loader: ModelLoader;
+  slot: ModelSlot;
+  metrics: WorkerMetrics;
+  logger: Logger;
+  /** Uniform in [0, 1): the backoff jitter. */
+  random: () => number;
+  sleep: (ms: number, signal: AbortSignal) => Promise<void>;
+  /** Called after each successful swap (catalog registration updates its meta here). */
+  onSwap?: (model: LoadedModel) => void;
+  waitMs?: number;
+}
+
+/**
+ * Follows `models/{model}/deployments/{deployment}` and swaps in each version it names.
+ * A version that fails to fetch, verify, load or warm up is skipped with a WARN and counted;
+ * the serving version stays until the next change. Registry errors back off with full jitter
+ * and resume from the last index, so no change is missed.
+ */
+export class DeploymentFollower {
+  private readonly abort = new AbortController();
+  private loop: Promise<void> | undefined;
+  private resolveReady!: () => void;
+  /** Resolves when the first version is serving. */
+  readonly ready = new Promise<void>((resolve) => (this.resolveReady = resolve));
+
+  constructor(
+    private readonly model: string,
+    private readonly deployment: string,
+    private readonly dependencies: DeploymentFollowerDependencies,
+  ) {}
+
+  /** Starts following in the background. */
+  start(): void {
+    this.loop ??= this.run();
+  }
+
+  /** Stops following and waits for the loop to end (a load in progress finishes first). */
+  async stop(): Promise<void> {
+    this.abort.abort();
+    await this.loop;
+  }
+
+  private async run(): Promise<void> {
+    const { registry, logger, metrics, random, sleep } = this.dependencies;
+    const key = deploymentKey(this.model, this.deployment);
+    const signal = this.abort.signal;
+    let index = 0;
+    let failures = 0;
+    while (!signal.aborted) {
+      try {
+        const change = await registry.kv.waitForChange(key, index, { waitMs: this.dependencies.waitMs ?? REGISTRY_WAIT_MS, signal });
+        if (signal.aborted) break;
+        if (failures > 0) logger.info({ key, failures }, 'registry reachable again; resuming from the last index');
+        failures = 0;
+        if (change.index === index) continue;
+        // The index advances only once the change was handled, so a registry error while
+        // handling it makes the next query return the same change again.
+        await this.apply(change.entry?.value);
+        index = change.index;
+      } catch (error) {
+        if (signal.aborted) break;
+        failures += 1;
+        metrics.registryErrors.inc();
+        const delay = random() * Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** Math.min(failures, 16));
+        logger.warn({ key, failures, retryInMs: Math.round(delay), reason: (error as Error).message }, 'registry unreachable; still serving, retrying');
+        await sleep(delay, signal).catch(() => undefined);
+      }
+    }
+  }
+
+  /** Loads the version a deployment value names; only registry errors escape. */
+  private async apply(value: string | undefined): Promise<void> {
+    const { registry, loader, slot, metrics, logger } = this.dependencies;
+    const where = { model: this.model, deployment: this.deployment };
+    if (value === undefined) {
+      logger.warn(where, 'deployment does not exist (yet); waiting for a promote');
+      return;
+    }
+    let version: string;
+    try {
+      version = parseDeployment(`deployment ${this.model}/${this.deployment}`, value).version;
+    } catch (error) {
+      this.reject(where, undefined, error);
+      return;
+    }
+    const serving = slot.current();
+    if (serving?.version === version) return;
+    const ref = await registry.version(this.model, version);
+    if (ref === undefined) {
+      this.reject(where, version, new InfermeshError('VERSION_NOT_FOUND', `deployment names version '${version}', which is not published`));
+      return;
+    }
+    try {
+      const { loaded, timings } = await loader.load(this.model, version, ref, serving?.runtime.inputs);
+      slot.swap(loaded);
+      for (const [stage, ms] of Object.entries(timings)) metrics.reloadStageDuration.observe({ stage: stage.replace(/Ms$/, '') }, ms / 1000);
+      metrics.reloads.inc();
+      metrics.setServing(loaded);
+      logger.info({ ...where, version, previous: serving?.version, ...roundAll(timings) }, 'swapped in new version');
+      this.dependencies.onSwap?.(loaded);
+      this.resolveReady();
+    } catch (error) {
+      this.reject(where, version, error);
+    }
+  }
+
+  private reject(where: object, version: string | undefined, error: unknown): void {
+    const typed = InfermeshError.from(error);
+    this.dependencies.metrics.reloadFailures.inc({ reason: typed.code });
+    this.dependencies.logger.warn(
+      { ...where, version, serving: this.dependencies.slot.current()?.version, code: typed.code, reason: typed.message },
+      'new version rejected; keeping the current one',
+    );
+  }
+}
+
+function roundAll(timings: object): Record<string, number> {
+  return Object.fromEntries(Object.entries(timings).map(([key, value]) => [key, Math.round(value * 10) / 10]));
+}

@@ -3,9 +3,10 @@ import type { Command } from './commands/command.js';
 import { EXIT_USAGE } from './commands/command.js';
 import { inferCommand } from './commands/infer-command.js';
 import { workerCommand } from './commands/worker-command.js';
+import { modelsCommand } from './commands/models-command.js';
 import { CLI_VERSION } from './cli-version.js';
 
-const COMMANDS: readonly Command[] = [workerCommand, inferCommand];
+const COMMANDS: readonly Command[] = [workerCommand, modelsCommand, inferCommand];
 
 function usage(): string {
   const width = Math.max(...COMMANDS.map((command) => command.name.length)) + 2;

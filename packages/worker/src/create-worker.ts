@@ -109,7 +109,12 @@ export async function createWorker(config: WorkerConfig, dependencies: WorkerDep
         )
       : undefined;
   const loader = new ModelLoader({
-    cache: new ArtifactCache({ dir: config.artifactCacheDir, maxBytes: config.maxArtifactBytes, timeoutMs: config.fetchTimeoutMs }),
+    cache: new ArtifactCache({
+      dir: config.artifactCacheDir,
+      maxBytes: config.maxArtifactBytes,
+      maxCacheBytes: config.maxArtifactCacheBytes,
+      timeoutMs: config.fetchTimeoutMs,
+    }),
     loadRuntime: dependencies.loadRuntime ?? loadModelRuntime,
     runtimeOptions: { onnxIntraOpThreads: config.onnxIntraOpThreads, lookupKeyField: config.lookupKeyField },
     logger,

@@ -31,8 +31,13 @@ after(() => {
   server.close();
 });
 
-const cacheIn = (options: Partial<{ maxBytes: number; timeoutMs: number }> = {}) =>
-  new ArtifactCache({ dir: mkdtempSync(join(tmpdir(), 'artifacts-')), maxBytes: options.maxBytes ?? 1 << 20, timeoutMs: options.timeoutMs ?? 5_000 });
+const cacheIn = (options: Partial<{ maxBytes: number; timeoutMs: number; maxCacheBytes: number }> = {}) =>
+  new ArtifactCache({
+    dir: mkdtempSync(join(tmpdir(), 'artifacts-')),
+    maxBytes: options.maxBytes ?? 1 << 20,
+    timeoutMs: options.timeoutMs ?? 5_000,
+    maxCacheBytes: options.maxCacheBytes ?? 1 << 30,
+  });
 const code = (expected: string) => (error: InfermeshError) => error.code === expected;
 
 test('fetches over HTTP into a content-addressed file, then serves cache hits without fetching', async () => {
@@ -69,4 +74,27 @@ test('file URIs and plain paths are copied and verified; unknown schemes are ref
   assert.equal((await cacheIn().materialize(path, SHA)).cached, false);
   await assert.rejects(cacheIn().materialize('s3://bucket/m.onnx', SHA), code('ARTIFACT_NOT_FOUND'));
   await assert.rejects(cacheIn().materialize(join(dir, 'absent'), SHA), code('ARTIFACT_NOT_FOUND'));
+});
+
+test('beyond its total size the cache evicts the least recently used artifacts, never the one in use', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'source-'));
+  const artifacts = ['a', 'b', 'c'].map((name) => {
+    const bytes = Buffer.alloc(1000, name);
+    const path = join(dir, name);
+    writeFileSync(path, bytes);
+    return { path, sha: createHash('sha256').update(bytes).digest('hex') };
+  });
+  const cache = cacheIn({ maxCacheBytes: 2500 });
+  const [a, b, c] = artifacts as [typeof artifacts[0], typeof artifacts[0], typeof artifacts[0]];
+  await cache.materialize(a.path, a.sha);
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  await cache.materialize(b.path, b.sha);
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  await cache.materialize(a.path, a.sha); // a is used again: b is now the least recent
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  await cache.materialize(c.path, c.sha);
+  const kept = readdirSync((cache as unknown as { options: { dir: string } }).options.dir).sort();
+  assert.deepEqual(kept, [a.sha, c.sha].sort());
+  const tiny = cacheIn({ maxCacheBytes: 10 });
+  assert.equal((await tiny.materialize(c.path, c.sha)).cached, false, 'an artifact larger than the whole cache is still served');
 });

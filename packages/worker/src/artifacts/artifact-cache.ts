@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, stat, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -16,6 +16,8 @@ export interface ArtifactCacheOptions {
   maxBytes: number;
   /** Longest a fetch may take, milliseconds. */
   timeoutMs: number;
+  /** Total bytes the cache keeps; least recently used artifacts beyond it are deleted. */
+  maxCacheBytes: number;
 }
 
 /** A verified local copy of an artifact, and what getting it cost. */
@@ -68,7 +70,30 @@ export class ArtifactCache {
       });
     }
     if (source !== target) await rename(source, target);
+    // The modification time marks use, so eviction removes the least recently used first.
+    const now = new Date();
+    await utimes(target, now, now);
+    await this.evict(target);
     return { path: target, fetchMs, verifyMs, cached: cachedSize !== undefined };
+  }
+
+  /** Deletes least recently used artifacts until the cache fits; never the one just used. */
+  private async evict(keep: string): Promise<void> {
+    const names = (await readdir(this.options.dir)).filter((name) => /^[0-9a-f]{64}$/.test(name));
+    const files = await Promise.all(
+      names.map(async (name) => {
+        const path = join(this.options.dir, name);
+        const info = await stat(path).catch(() => undefined);
+        return { path, size: info?.size ?? 0, usedAt: info?.mtimeMs ?? 0 };
+      }),
+    );
+    let total = files.reduce((sum, file) => sum + file.size, 0);
+    for (const file of files.sort((a, b) => a.usedAt - b.usedAt)) {
+      if (total <= this.options.maxCacheBytes) break;
+      if (file.path === keep) continue;
+      await rm(file.path, { force: true });
+      total -= file.size;
+    }
   }
 
   private async download(uri: string, destination: string): Promise<void> {

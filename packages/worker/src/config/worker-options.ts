@@ -19,6 +19,7 @@ export interface WorkerConfig {
   advertiseAddress?: string;
   artifactCacheDir: string;
   maxArtifactBytes: number;
+  maxArtifactCacheBytes: number;
   fetchTimeoutMs: number;
   host: string;
   port: number;
@@ -42,6 +43,8 @@ export const DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
 
 /** Largest artifact a worker downloads, bytes (2 GiB). */
 export const DEFAULT_MAX_ARTIFACT_BYTES = 2 * 1024 ** 3;
+/** Total size of the artifact cache, bytes (10 GiB); older artifacts are evicted beyond it. */
+export const DEFAULT_MAX_ARTIFACT_CACHE_BYTES = 10 * 1024 ** 3;
 /** Milliseconds an artifact download may take. */
 export const DEFAULT_FETCH_TIMEOUT_MS = 120_000;
 /** Consul KV prefix of the registry. */
@@ -63,6 +66,7 @@ export const WORKER_OPTIONS: readonly OptionSpec[] = [
   { key: 'format', flag: 'format', env: 'INFERMESH_ARTIFACT_FORMAT', type: 'string', values: ARTIFACT_FORMATS, description: 'Static mode: artifact format; default from the extension (.onnx, .jsonl)' },
   { key: 'artifactCacheDir', flag: 'artifact-cache-dir', env: 'INFERMESH_ARTIFACT_CACHE_DIR', type: 'string', default: join(tmpdir(), 'infermesh-artifacts'), description: 'Content-addressed cache of verified artifacts' },
   { key: 'maxArtifactBytes', flag: 'max-artifact-bytes', env: 'INFERMESH_MAX_ARTIFACT_BYTES', type: 'integer', minimum: 1, default: DEFAULT_MAX_ARTIFACT_BYTES, description: 'Largest artifact downloaded, bytes' },
+  { key: 'maxArtifactCacheBytes', flag: 'max-artifact-cache-bytes', env: 'INFERMESH_MAX_ARTIFACT_CACHE_BYTES', type: 'integer', minimum: 1, default: DEFAULT_MAX_ARTIFACT_CACHE_BYTES, description: 'Total size of the artifact cache; least recently used artifacts are evicted beyond it' },
   { key: 'fetchTimeoutMs', flag: 'fetch-timeout-ms', env: 'INFERMESH_FETCH_TIMEOUT_MS', type: 'integer', minimum: 1, default: DEFAULT_FETCH_TIMEOUT_MS, description: 'Milliseconds an artifact download may take' },
   { key: 'host', flag: 'host', env: 'INFERMESH_WORKER_HOST', type: 'string', default: '0.0.0.0', description: 'Address the gRPC server binds' },
   { key: 'port', flag: 'port', env: 'INFERMESH_WORKER_PORT', type: 'integer', minimum: 0, maximum: 65535, default: DEFAULT_WORKER_PORT, description: 'gRPC port (0 = any free port)' },

@@ -6,7 +6,18 @@ export function grpcStatusFor(code: ErrorCode): status {
   switch (code) {
     case 'INVALID_ARGUMENT':
     case 'INVALID_TENSOR':
+    case 'MALFORMED_JSON':
+    case 'MISSING_FEATURE':
       return status.INVALID_ARGUMENT;
+    case 'PAYLOAD_TOO_LARGE':
+      return status.RESOURCE_EXHAUSTED;
+    case 'UNSUPPORTED_MEDIA_TYPE':
+    case 'METHOD_NOT_ALLOWED':
+      return status.UNIMPLEMENTED;
+    case 'ROUTE_NOT_FOUND':
+      return status.NOT_FOUND;
+    case 'UNAUTHORIZED':
+      return status.UNAUTHENTICATED;
     case 'MODEL_NOT_FOUND':
     case 'VERSION_NOT_FOUND':
     case 'DEPLOYMENT_NOT_FOUND':
@@ -21,6 +32,7 @@ export function grpcStatusFor(code: ErrorCode): status {
     case 'INCOMPATIBLE_MODEL':
       return status.FAILED_PRECONDITION;
     case 'MODEL_NOT_READY':
+    case 'NO_HEALTHY_WORKER':
     case 'SHUTTING_DOWN':
     case 'UPSTREAM_UNAVAILABLE':
       return status.UNAVAILABLE;

@@ -72,5 +72,18 @@ for (const [name, makeStore] of stores) {
       setTimeout(() => void kv.compareAndSet('later', 'here', 0), 200);
       assert.equal((await woke).entry?.value, 'here');
     });
+
+    test('waitForPrefixChange wakes on a write anywhere under the prefix and returns every entry', async () => {
+      const kv = await makeStore();
+      await kv.compareAndSet('models/a/config', '{"a":1}', 0);
+      const first = await kv.waitForPrefixChange('models/', 0, { waitMs: 100 });
+      assert.deepEqual(first.entries.map((entry) => entry.key), ['models/a/config']);
+      const woke = kv.waitForPrefixChange('models/', first.index, { waitMs: 20_000 });
+      setTimeout(() => void kv.compareAndSet('models/b/config', '{"b":2}', 0), 200);
+      const change = await woke;
+      assert.deepEqual(change.entries.map((entry) => [entry.key, entry.value]), [['models/a/config', '{"a":1}'], ['models/b/config', '{"b":2}']]);
+      const quiet = await kv.waitForPrefixChange('models/', change.index, { waitMs: 500 });
+      assert.equal(quiet.index, change.index);
+    });
   });
 }

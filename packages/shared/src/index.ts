@@ -21,7 +21,7 @@ export type { ModelMetadataResponse, ModelMetadataResponse__Output } from './gen
 export type { GRPCInferenceServiceClient, GRPCInferenceServiceHandlers } from './generated/inference/GRPCInferenceService.js';
 export type { HealthHandlers } from './generated/grpc/health/v1/Health.js';
 export type { HealthCheckRequest__Output } from './generated/grpc/health/v1/HealthCheckRequest.js';
-export type { KvStore, KvEntry, KvChange, WaitOptions } from './kv/kv-store.js';
+export type { KvStore, KvEntry, KvChange, KvPrefixChange, WaitOptions } from './kv/kv-store.js';
 export { ConsulKvStore, createConsulClient, consulClientOptions } from './kv/consul-kv-store.js';
 export { FileKvStore, FILE_POLL_INTERVAL_MS } from './kv/file-kv-store.js';
 export { ModelRegistry, ROLLBACK_DEPTH, HISTORY_DEPTH, type DeploymentState, type PromoteOptions, type ModelSummary } from './registry/model-registry.js';

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import Consul from 'consul';
 import { InfermeshError } from '../errors/infermesh-error.js';
-import type { KvChange, KvEntry, KvStore, WaitOptions } from './kv-store.js';
+import type { KvChange, KvEntry, KvPrefixChange, KvStore, WaitOptions } from './kv-store.js';
 
 /** Milliseconds an ordinary (non-blocking) Consul request may take. */
 const REQUEST_TIMEOUT_MS = 5_000;
@@ -67,25 +67,38 @@ export class ConsulKvStore implements KvStore {
   }
 
   async waitForChange(key: string, index: number, options: WaitOptions): Promise<KvChange> {
+    const { body, index: nextIndex } = await this.blockingGet(this.fullKey(key), false, index, options);
+    const item = body as ConsulItem | null | undefined;
+    return { entry: item ? this.toEntry(item) : undefined, index: nextIndex };
+  }
+
+  async waitForPrefixChange(prefix: string, index: number, options: WaitOptions): Promise<KvPrefixChange> {
+    const { body, index: nextIndex } = await this.blockingGet(this.fullKey(prefix), true, index, options);
+    const items = (body ?? []) as ConsulItem[] | ConsulItem;
+    return { entries: (Array.isArray(items) ? items : [items]).map((item) => this.toEntry(item)), index: nextIndex };
+  }
+
+  private async blockingGet(key: string, recurse: boolean, index: number, options: WaitOptions): Promise<{ body: unknown; index: number }> {
     // The client answers [response, data] when its context asks for the response: we need
     // X-Consul-Index, which is the index to block on even when the key does not exist.
     const context = Object.assign(new EventEmitter(), { includeResponse: true });
     const abort = () => context.emit('cancel');
     options.signal?.addEventListener('abort', abort, { once: true });
     try {
-      const [response, item] = (await this.request(() =>
+      const [response, body] = (await this.request(() =>
         this.consul.kv.get({
-          key: this.fullKey(key),
+          key,
+          ...(recurse ? { recurse: true } : {}),
           index,
           wait: `${Math.max(1, Math.round(options.waitMs / 1000))}s`,
           timeout: options.waitMs + BLOCKING_TIMEOUT_MARGIN_MS,
           ctx: context,
         } as never),
-      )) as unknown as [ResponseLike, ConsulItem | null | undefined];
+      )) as unknown as [ResponseLike, unknown];
       const headerIndex = Number(response.headers['x-consul-index']);
       // An index that goes backwards means Consul's state was reset: start over from 0.
       const nextIndex = Number.isFinite(headerIndex) && headerIndex > 0 ? (headerIndex < index ? 0 : headerIndex) : index;
-      return { entry: item ? this.toEntry(item) : undefined, index: nextIndex };
+      return { body, index: nextIndex };
     } finally {
       options.signal?.removeEventListener('abort', abort);
     }

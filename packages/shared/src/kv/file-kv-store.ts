@@ -3,7 +3,7 @@ import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'nod
 import { dirname, join, relative, sep } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { InfermeshError } from '../errors/infermesh-error.js';
-import type { KvChange, KvEntry, KvStore, WaitOptions } from './kv-store.js';
+import type { KvChange, KvEntry, KvPrefixChange, KvStore, WaitOptions } from './kv-store.js';
 
 /** Milliseconds between checks of a watched file. */
 export const FILE_POLL_INTERVAL_MS = 200;
@@ -87,6 +87,17 @@ export class FileKvStore implements KvStore {
       const entry = await this.get(key);
       const current = entry?.index ?? 0;
       if (current !== index || Date.now() >= deadline || options.signal?.aborted) return { entry, index: current };
+      await sleep(Math.min(this.pollIntervalMs, Math.max(0, deadline - Date.now())), undefined, { signal: options.signal }).catch(() => undefined);
+    }
+  }
+
+  async waitForPrefixChange(prefix: string, index: number, options: WaitOptions): Promise<KvPrefixChange> {
+    const deadline = Date.now() + options.waitMs;
+    for (;;) {
+      const entries = await this.list(prefix);
+      // One index for the whole prefix: a digest of every key and value under it (0 when empty).
+      const current = entries.length === 0 ? 0 : indexOf(entries.map((entry) => `${entry.key}\u0000${entry.value}`).join('\u0001'));
+      if (current !== index || Date.now() >= deadline || options.signal?.aborted) return { entries, index: current };
       await sleep(Math.min(this.pollIntervalMs, Math.max(0, deadline - Date.now())), undefined, { signal: options.signal }).catch(() => undefined);
     }
   }

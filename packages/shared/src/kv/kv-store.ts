@@ -12,6 +12,12 @@ export interface KvChange {
   index: number;
 }
 
+/** What a blocking read of a prefix returns: every entry under it and the index to wait from next. */
+export interface KvPrefixChange {
+  entries: KvEntry[];
+  index: number;
+}
+
 /** Options of a blocking read. */
 export interface WaitOptions {
   /** Longest time to wait for a change, milliseconds; returns unchanged after it. */
@@ -33,4 +39,6 @@ export interface KvStore {
   compareAndSet(key: string, value: string, index: number): Promise<boolean>;
   /** Resolves when the key's index differs from `index`, or after `waitMs` with the same index. */
   waitForChange(key: string, index: number, options: WaitOptions): Promise<KvChange>;
+  /** Like waitForChange, for any key under `prefix`; returns every entry under it. */
+  waitForPrefixChange(prefix: string, index: number, options: WaitOptions): Promise<KvPrefixChange>;
 }

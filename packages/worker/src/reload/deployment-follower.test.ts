@@ -30,6 +30,7 @@ class FlakyKvStore implements KvStore {
   };
   list = (prefix: string) => this.wrapped.list(prefix);
   compareAndSet = (key: string, value: string, index: number) => this.wrapped.compareAndSet(key, value, index);
+  waitForPrefixChange = (prefix: string, index: number, options: { waitMs: number }) => this.wrapped.waitForPrefixChange(prefix, index, options);
   async waitForChange(key: string, index: number, options: { waitMs: number; signal?: AbortSignal }): Promise<KvChange> {
     this.waitedFrom.push(index);
     if (this.failures > 0) {

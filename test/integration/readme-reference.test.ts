@@ -2,11 +2,18 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { WORKER_OPTIONS } from '@infermesh/worker';
+import { GATEWAY_OPTIONS } from '@infermesh/gateway';
 
 const README = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
 
 test('the README reference table documents every worker option, flag and variable', () => {
   for (const option of WORKER_OPTIONS) {
     assert.ok(README.includes(`| \`--${option.flag}\` | \`${option.env}\` |`), `README lacks a row for --${option.flag} (${option.env})`);
+  }
+});
+
+test('the README reference table documents every gateway option, flag and variable', () => {
+  for (const option of GATEWAY_OPTIONS) {
+    assert.ok(README.includes(`| \`--${option.flag}\` | \`${option.env}\` |`), `README lacks a row for gateway --${option.flag} (${option.env})`);
   }
 });

@@ -56,7 +56,7 @@ describe('start-up refuses bad artifacts with a message saying which', () => {
   });
 
   test('every subcommand answers --help', async () => {
-    for (const command of ['worker', 'infer']) {
+    for (const command of ['gateway', 'worker', 'models', 'infer']) {
       const result = await runCli([command, '--help']);
       assert.equal(result.code, 0);
       assert.match(result.stdout, new RegExp(`Usage: infermesh ${command}`));

@@ -7,7 +7,7 @@ const CLI_MAIN = 'packages/cli/src/main.ts';
 /** Milliseconds a worker may take to start serving in tests. */
 const START_TIMEOUT_MS = 30_000;
 
-/** A worker started as its own process through the real CLI. */
+/** A server (worker or gateway) started as its own process through the real CLI. */
 export interface WorkerProcess {
   address: string;
   port: number;
@@ -48,25 +48,35 @@ export function runCli(args: readonly string[]): Promise<CliResult> {
 
 /** Starts `infermesh worker` on free loopback ports and waits until it serves. */
 export async function startWorkerProcess(args: readonly string[]): Promise<WorkerProcess> {
-  const child = spawnCli(['worker', '--host', '127.0.0.1', '--port', '0', '--metrics-host', '127.0.0.1', '--metrics-port', '0', ...args]);
+  return startServerProcess(['worker', '--host', '127.0.0.1', '--port', '0', '--metrics-host', '127.0.0.1', '--metrics-port', '0', ...args], 'worker listening; loading model', 'worker serving');
+}
+
+/** Starts `infermesh gateway` on a free loopback port and waits until its model configs are read. */
+export async function startGatewayProcess(args: readonly string[]): Promise<WorkerProcess> {
+  return startServerProcess(['gateway', '--host', '127.0.0.1', '--port', '0', ...args], 'gateway listening', 'gateway ready');
+}
+
+/** Starts a CLI server and resolves once `readyMessage` follows `listeningMessage` (which carries the ports). */
+async function startServerProcess(args: readonly string[], listeningMessage: string, readyMessage: string): Promise<WorkerProcess> {
+  const child = spawnCli(args);
   const logs: string[] = [];
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   child.stderr?.on('data', (chunk: Buffer) => logs.push(chunk.toString()));
   const ports = new Promise<{ port: number; metricsPort: number }>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`worker did not start within ${START_TIMEOUT_MS} ms:\n${logs.join('\n')}`)), START_TIMEOUT_MS);
+    const timer = setTimeout(() => reject(new Error(`${args[0]} did not start within ${START_TIMEOUT_MS} ms:\n${logs.join('\n')}`)), START_TIMEOUT_MS);
     let listening: { port: number; metricsPort: number } | undefined;
     createInterface({ input: child.stdout! }).on('line', (line) => {
       logs.push(line);
       const entry = JSON.parse(line) as { msg?: string; port?: number; metricsPort?: number };
-      if (entry.msg === 'worker listening; loading model') listening = { port: entry.port!, metricsPort: entry.metricsPort! };
-      if (entry.msg === 'worker serving' && listening) {
+      if (entry.msg === listeningMessage) listening = { port: entry.port!, metricsPort: entry.metricsPort ?? entry.port! };
+      if (entry.msg === readyMessage && listening) {
         clearTimeout(timer);
         resolve(listening);
       }
     });
     void exited.then((code) => {
       clearTimeout(timer);
-      reject(new Error(`worker exited with ${code} before serving:\n${logs.join('\n')}`));
+      reject(new Error(`${args[0]} exited with ${code} before serving:\n${logs.join('\n')}`));
     });
   });
   process.once('exit', () => child.kill('SIGKILL'));

@@ -27,3 +27,5 @@ export { FileKvStore, FILE_POLL_INTERVAL_MS } from './kv/file-kv-store.js';
 export { ModelRegistry, ROLLBACK_DEPTH, HISTORY_DEPTH, type DeploymentState, type PromoteOptions, type ModelSummary } from './registry/model-registry.js';
 export { parseArtifactRef, parseDeployment, checkName, NAME_PATTERN, type ArtifactRef, type DeploymentRecord, type DeploymentEvent } from './registry/registry-records.js';
 export { versionKey, deploymentKey, MODELS_PREFIX } from './registry/registry-keys.js';
+export { encodeInferInputs, decodeInferOutputs } from './tensors/infer-message-tensors.js';
+export type { ModelInferRequest } from './generated/inference/ModelInferRequest.js';

@@ -1,8 +1,7 @@
 import { credentials, type ServiceError } from '@grpc/grpc-js';
 import {
-  decodeRawTensor,
-  decodeTensorContents,
-  encodeRawTensor,
+  decodeInferOutputs,
+  encodeInferInputs,
   isDatatype,
   loadInferenceProto,
   tensorFromJson,
@@ -10,7 +9,6 @@ import {
   type GRPCInferenceServiceClient,
   type ModelInferResponse__Output,
   type ModelMetadataResponse__Output,
-  type Tensor,
 } from '@infermesh/shared';
 import { parseArgs } from 'node:util';
 import { EXIT_FAILURE, EXIT_USAGE, type Command } from './command.js';
@@ -63,10 +61,9 @@ export const inferCommand: Command = {
       const response = await call<ModelInferResponse__Output>(client, 'ModelInfer', {
         modelName: values.model,
         modelVersion: values.version,
-        inputs: tensors.map((tensor) => ({ name: tensor.name, datatype: tensor.datatype, shape: tensor.shape })),
-        rawInputContents: tensors.map((tensor) => encodeRawTensor(tensor.data)),
+        ...encodeInferInputs(tensors),
       });
-      const outputs = Object.fromEntries(response.outputs.map((output, index) => [output.name, tensorToJson(decodeOutput(output, response, index))]));
+      const outputs = Object.fromEntries(decodeInferOutputs(response).map((tensor) => [tensor.name, tensorToJson(tensor)]));
       process.stdout.write(`${JSON.stringify({ model: response.modelName, version: response.modelVersion, outputs })}\n`);
       return 0;
     } catch (error) {
@@ -78,13 +75,6 @@ export const inferCommand: Command = {
     }
   },
 };
-
-function decodeOutput(output: ModelInferResponse__Output['outputs'][number], response: ModelInferResponse__Output, index: number): Tensor {
-  const datatype = isDatatype(output.datatype) ? output.datatype : 'BYTES';
-  const raw = response.rawOutputContents[index];
-  const data = raw ? decodeRawTensor(output.name, datatype, raw) : decodeTensorContents(output.name, datatype, output.contents!);
-  return { name: output.name, datatype, shape: output.shape.map(Number), data };
-}
 
 function call<Response>(client: GRPCInferenceServiceClient, method: 'ModelMetadata' | 'ModelInfer', request: object): Promise<Response> {
   const deadline = new Date(Date.now() + CALL_TIMEOUT_SECONDS * 1000);

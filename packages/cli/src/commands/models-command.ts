@@ -2,6 +2,8 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { InfermeshError, type ErrorCode } from '@infermesh/shared';
 import { sha256OfFile, WORKER_SERVICE_NAME } from '@infermesh/worker';
+import { parseModelConfig } from '@infermesh/gateway';
+import { readFile } from 'node:fs/promises';
 import { EXIT_FAILURE, EXIT_USAGE, type Command } from './command.js';
 import { openRegistry, REGISTRY_OPTIONS_HELP, REGISTRY_PARSE_OPTIONS, type RegistryConnection } from './registry-options.js';
 import { formatTable } from './format-table.js';
@@ -39,6 +41,8 @@ const HELP = [
   '        point a deployment at a version (compare-and-set; --if-version: only if it serves V now)',
   '  rollback MODEL DEPLOYMENT',
   '        return a deployment to the version it served before',
+  '  configure MODEL --file CONFIG.json',
+  '        validate and store the gateway config of a model (models/MODEL/config); gateways apply it live',
   '  status [MODEL] [--json]',
   '        deployments, the version each should serve, and the workers serving each version',
   '',
@@ -72,6 +76,8 @@ export const modelsCommand: Command = {
           return await promote(connection, parsed.positionals, parsed.values['if-version']);
         case 'rollback':
           return await rollback(connection, parsed.positionals);
+        case 'configure':
+          return await configure(connection, parsed.positionals, parsed.values.file);
         case 'status':
           return await status(connection, parsed.positionals, parsed.values.json === true);
         default:
@@ -98,6 +104,7 @@ function parse(args: readonly string[]) {
       metadata: { type: 'string' },
       'if-version': { type: 'string' },
       json: { type: 'boolean' },
+      file: { type: 'string' },
     },
   });
 }
@@ -142,6 +149,22 @@ async function rollback(connection: RegistryConnection, given: string[]): Promis
   const [model, deployment] = positionals(['MODEL', 'DEPLOYMENT'], given) as [string, string];
   const record = await connection.registry.rollback(model, deployment);
   process.stdout.write(`rolled back ${model}/${deployment} to ${record.version}\n`);
+  return 0;
+}
+
+async function configure(connection: RegistryConnection, given: string[], file: string | undefined): Promise<number> {
+  const [model] = positionals(['MODEL'], given) as [string];
+  if (file === undefined) throw new InfermeshError('INVALID_ARGUMENT', '--file is required');
+  const text = await readFile(file, 'utf8').catch((error: Error) => {
+    throw new InfermeshError('INVALID_ARGUMENT', `cannot read ${file}: ${error.message}`);
+  });
+  parseModelConfig(model, text);
+  const key = `models/${model}/config`;
+  const current = await connection.kv.get(key);
+  if (!(await connection.kv.compareAndSet(key, text, current?.index ?? 0))) {
+    throw new InfermeshError('CONFLICT', `the config of '${model}' changed while this command ran; check and retry`);
+  }
+  process.stdout.write(`configured ${model} in ${connection.kv.description}\n`);
   return 0;
 }
 

@@ -1,0 +1,53 @@
+import { createLogger, formatOptionsHelp, InfermeshError, loadConfig } from '@infermesh/shared';
+import { checkGatewayConfig, createGateway, GATEWAY_OPTIONS, type GatewayConfig } from '@infermesh/gateway';
+import { Registry } from 'prom-client';
+import { EXIT_FAILURE, EXIT_USAGE, type Command } from './command.js';
+import { CLI_VERSION } from '../cli-version.js';
+
+/** `infermesh gateway`: the HTTP entry point for prediction clients. */
+export const gatewayCommand: Command = {
+  name: 'gateway',
+  summary: 'serve predictions over HTTP (v1 predict and Open Inference Protocol v2 REST)',
+  help: () =>
+    [
+      'Usage: infermesh gateway [--consul URL | --registry-dir DIR] [options]',
+      '',
+      'Serves POST /v1/models/{model}/predict and the Open Inference Protocol v2 REST routes for every',
+      'model configured at models/{model}/config in the registry (see `infermesh models configure`),',
+      'watching the configs and applying changes without restart.',
+      '',
+      'Options (flag, else environment variable, else --config file):',
+      formatOptionsHelp(GATEWAY_OPTIONS),
+    ].join('\n'),
+  async run(argv, env) {
+    let config: GatewayConfig;
+    try {
+      config = loadConfig<GatewayConfig>(GATEWAY_OPTIONS, { argv, env });
+      checkGatewayConfig(config);
+    } catch (error) {
+      process.stderr.write(`infermesh gateway: ${(error as Error).message}\n`);
+      return EXIT_USAGE;
+    }
+    const logger = createLogger({ service: 'gateway', level: config.logLevel });
+    try {
+      const gateway = await createGateway(config, { logger, registry: new Registry(), serverVersion: CLI_VERSION });
+      await gateway.ready;
+      await new Promise<void>((resolve) => {
+        const onSignal = (signal: NodeJS.Signals) => {
+          logger.info({ signal }, 'shutting down');
+          gateway.stop().then(resolve, resolve);
+        };
+        process.once('SIGTERM', onSignal);
+        process.once('SIGINT', onSignal);
+      });
+      logger.flush();
+      return 0;
+    } catch (error) {
+      const typed = InfermeshError.from(error);
+      logger.fatal({ code: typed.code, err: error }, 'gateway cannot start');
+      logger.flush();
+      process.stderr.write(`infermesh gateway: cannot start: [${typed.code}] ${typed.message}\n`);
+      return EXIT_FAILURE;
+    }
+  },
+};

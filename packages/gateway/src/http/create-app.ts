@@ -1,0 +1,147 @@
+import { randomUUID } from 'node:crypto';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import { InfermeshError, type Logger } from '@infermesh/shared';
+import type { Registry } from 'prom-client';
+import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
+import type { ModelCatalog } from '../models/model-catalog.js';
+import { predict } from '../predict/predict-service.js';
+import { inferRest, restMetadata } from '../predict/open-inference-rest.js';
+import { toErrorResponse } from './to-error-response.js';
+
+/** Header carrying the request id, accepted from clients and set on every response. */
+export const REQUEST_ID_HEADER = 'x-request-id';
+const CLIENT_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** What the HTTP app needs. */
+export interface AppDependencies {
+  catalog: ModelCatalog;
+  metrics: GatewayMetrics;
+  registry: Registry;
+  logger: Logger;
+  now: () => number;
+  maxBodyBytes: number;
+  serverVersion: string;
+  /** False while starting or shutting down: /readyz and /v2/health/ready answer 503. */
+  isAccepting(): boolean;
+}
+
+interface Locals {
+  requestId: string;
+  model?: string;
+  route: string;
+  errorCode?: string;
+}
+
+const locals = (response: Response) => response.locals as Locals;
+
+/** Builds the gateway's express app: v1 predictions, Open Inference Protocol v2 REST, health and metrics. */
+export function createApp(dependencies: AppDependencies): express.Express {
+  const { catalog, metrics, logger } = dependencies;
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+
+  app.use((request, response, next) => {
+    const given = request.get(REQUEST_ID_HEADER);
+    const requestId = given !== undefined && CLIENT_REQUEST_ID.test(given) ? given : randomUUID();
+    Object.assign(response.locals, { requestId, route: 'unmatched' } satisfies Locals);
+    response.setHeader(REQUEST_ID_HEADER, requestId);
+    const started = dependencies.now();
+    response.on('finish', () => {
+      const { route, model, errorCode } = locals(response);
+      const durationMs = dependencies.now() - started;
+      // Only configured model names become label values: arbitrary paths must not grow the series.
+      metrics.requestDuration.observe({ route, model: model ?? '', status: String(response.statusCode) }, durationMs / 1000);
+      const level = response.statusCode >= 500 ? 'error' : response.statusCode >= 400 ? 'warn' : 'info';
+      logger[level]({ requestId, method: request.method, route, model, status: response.statusCode, durationMs: Math.round(durationMs * 10) / 10, code: errorCode }, 'request');
+    });
+    next();
+  });
+  app.use(express.json({ limit: dependencies.maxBodyBytes, strict: false, type: ['application/json', 'application/*+json'] }));
+
+  const served = (route: string) => (request: Request, response: Response) => {
+    locals(response).route = route;
+    const name = String(request.params.model);
+    const model = catalog.get(name);
+    if (model === undefined) throw new InfermeshError('MODEL_NOT_FOUND', `model '${name}' is not configured on this gateway`, { details: { model: name } });
+    locals(response).model = name;
+    return model;
+  };
+  const jsonBody = (request: Request) => {
+    if (!request.is(['application/json', 'application/*+json'])) {
+      throw new InfermeshError('UNSUPPORTED_MEDIA_TYPE', 'send the body as application/json');
+    }
+    return request.body as unknown;
+  };
+  const handle = (route: string, fn: (request: Request, response: Response) => Promise<unknown> | unknown) =>
+    async (request: Request, response: Response, next: NextFunction) => {
+      locals(response).route = route;
+      try {
+        const body = await fn(request, response);
+        if (!response.headersSent) response.json(body);
+      } catch (error) {
+        next(error);
+      }
+    };
+
+  app.post('/v1/models/:model/predict', handle('/v1/models/:model/predict', (request, response) =>
+    predict(served('/v1/models/:model/predict')(request, response), jsonBody(request), locals(response).requestId, dependencies)));
+
+  app.get('/v2', handle('/v2', () => ({ name: 'infermesh-gateway', version: dependencies.serverVersion, extensions: [] })));
+  app.get('/v2/health/live', handle('/v2/health/live', () => ({ live: true })));
+  app.get('/v2/health/ready', handle('/v2/health/ready', (_request, response) => {
+    const ready = dependencies.isAccepting() && catalog.all().every((model) => model.pool.healthyCount() > 0);
+    if (!ready) response.status(503);
+    return { ready };
+  }));
+  app.get('/v2/models/:model', handle('/v2/models/:model', async (request, response) => {
+    const model = served('/v2/models/:model')(request, response);
+    return restMetadata(model.name, await model.pool.metadata(model.config.workerModel ?? model.name));
+  }));
+  app.get('/v2/models/:model/ready', handle('/v2/models/:model/ready', (request, response) => {
+    const ready = served('/v2/models/:model/ready')(request, response).pool.healthyCount() > 0;
+    if (!ready) response.status(503);
+    return { name: request.params.model, ready };
+  }));
+  app.post('/v2/models/:model/infer', handle('/v2/models/:model/infer', (request, response) =>
+    inferRest(served('/v2/models/:model/infer')(request, response), jsonBody(request), locals(response).requestId, dependencies.now)));
+
+  app.get('/healthz', handle('/healthz', () => ({ status: 'ok' })));
+  app.get('/readyz', handle('/readyz', (_request, response) => {
+    const models = Object.fromEntries(catalog.all().map((model) => [model.name, { healthyWorkers: model.pool.healthyCount(), workers: model.pool.size() }]));
+    const ready = dependencies.isAccepting();
+    if (!ready) response.status(503);
+    return { ready, models };
+  }));
+  app.get('/metrics', async (_request, response, next) => {
+    locals(response).route = '/metrics';
+    try {
+      response.type(dependencies.registry.contentType).send(await dependencies.registry.metrics());
+    } catch (error) {
+      next(error);
+    }
+  });
+
+  const knownPaths = [/^\/v1\/models\/[^/]+\/predict$/, /^\/v2(\/health\/(live|ready))?$/, /^\/v2\/models\/[^/]+(\/ready|\/infer)?$/, /^\/(healthz|readyz|metrics)$/];
+  app.use((request, _response, next) => {
+    const known = knownPaths.some((pattern) => pattern.test(request.path));
+    next(
+      known
+        ? new InfermeshError('METHOD_NOT_ALLOWED', `${request.method} is not supported on ${request.path}`)
+        : new InfermeshError('ROUTE_NOT_FOUND', `no route ${request.method} ${request.path}; see /v1/models/{model}/predict and /v2`),
+    );
+  });
+
+  app.use((thrown: unknown, request: Request, response: Response, _next: NextFunction) => {
+    const { status, error } = toErrorResponse(thrown);
+    locals(response).errorCode = error.code;
+    if (status >= 500 && error.code === 'INTERNAL') logger.error({ requestId: locals(response).requestId, err: thrown }, 'unexpected error');
+    if (response.headersSent) return;
+    // The v2 routes follow the Open Inference Protocol's error body ({"error": "message"}), plus the code.
+    const body = request.path.startsWith('/v2')
+      ? { error: error.message, code: error.code }
+      : { error: { code: error.code, message: error.message, details: error.details }, requestId: locals(response).requestId };
+    response.status(status).json(body);
+  });
+  return app;
+}

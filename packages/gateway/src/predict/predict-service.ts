@@ -1,0 +1,67 @@
+import { decodeInferOutputs, encodeInferInputs, InfermeshError, tensorToJson, type JsonTensorValue, type Logger } from '@infermesh/shared';
+import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
+import { buildInputTensors } from '../models/build-input-tensors.js';
+import type { ServedModel } from '../models/served-model.js';
+
+/** Variant name until experiments route between several. */
+export const DEFAULT_VARIANT = 'default';
+
+/** The answer to `POST /v1/models/{model}/predict`. */
+export interface PredictResponse {
+  requestId: string;
+  model: string;
+  variant: string;
+  /** The model version that computed the outputs (absent for a default output). */
+  version?: string;
+  outputs: Record<string, JsonTensorValue>;
+  /** True when the outputs are the configured default, not a prediction. */
+  default: boolean;
+  /** Enriched features that fell back to their defaults. */
+  defaultedFeatures?: string[];
+}
+
+/** What a prediction needs besides the model. */
+export interface PredictDependencies {
+  now: () => number;
+  metrics: GatewayMetrics;
+  logger: Logger;
+}
+
+/** Errors after which a configured default output is returned instead (the SLO was missed). */
+const DEFAULTABLE: ReadonlySet<string> = new Set(['DEADLINE_EXCEEDED', 'NO_HEALTHY_WORKER', 'UPSTREAM_UNAVAILABLE']);
+
+/**
+ * Runs one prediction within the model's deadline: validate → enrich → build tensors →
+ * call a worker. On a missed deadline or no healthy worker it answers the model's default
+ * output when one is configured, and otherwise throws the error (504/503).
+ */
+export async function predict(model: ServedModel, body: unknown, requestId: string, dependencies: PredictDependencies): Promise<PredictResponse> {
+  const { config } = model;
+  const deadline = dependencies.now() + config.deadlineMs;
+  const request = model.validate(body);
+  const enrichment = await model.enrichment.enrich(request.entity, { deadline, requestId });
+  const tensors = buildInputTensors(config, { inputs: request.inputs, features: enrichment.features, entity: request.entity });
+  const defaultedFeatures = enrichment.defaulted.length > 0 ? { defaultedFeatures: enrichment.defaulted } : {};
+  try {
+    if (dependencies.now() >= deadline) {
+      throw new InfermeshError('DEADLINE_EXCEEDED', `the ${config.deadlineMs} ms deadline passed during enrichment`);
+    }
+    const result = await model.pool.infer(
+      {
+        modelName: config.workerModel ?? model.name,
+        id: requestId,
+        ...encodeInferInputs(tensors),
+        outputs: (config.outputs ?? []).map((name) => ({ name })),
+      },
+      { deadline: new Date(deadline), requestId },
+    );
+    const outputs = Object.fromEntries(decodeInferOutputs(result.response).map((tensor) => [tensor.name, tensorToJson(tensor)]));
+    return { requestId, model: model.name, variant: DEFAULT_VARIANT, version: result.response.modelVersion, outputs, default: false, ...defaultedFeatures };
+  } catch (error) {
+    const typed = InfermeshError.from(error);
+    if (config.defaultOutput === undefined || !DEFAULTABLE.has(typed.code)) throw typed;
+    dependencies.metrics.defaultOutputs.inc({ model: model.name, reason: typed.code });
+    dependencies.logger.warn({ requestId, model: model.name, reason: typed.code, message: typed.message }, 'answered with the default output');
+    return { requestId, model: model.name, variant: DEFAULT_VARIANT, outputs: config.defaultOutput, default: true, ...defaultedFeatures };
+  }
+}

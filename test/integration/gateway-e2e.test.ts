@@ -1,0 +1,211 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { LOGISTIC_BIAS, LOGISTIC_WEIGHTS } from '../fixtures/onnx/fixture-models.js';
+import { startFeatureService, unusedLocalUrl, type FeatureService } from '../support/feature-service.js';
+import { freshFixtures } from '../support/fixtures-dir.js';
+import { eventually } from '../support/load-generator.js';
+import { runCli, startGatewayProcess, startWorkerProcess, type WorkerProcess } from '../support/worker-process.js';
+
+const fixtures = freshFixtures();
+const registryDir = mkdtempSync(join(tmpdir(), 'gateway-registry-'));
+const registryArgs = ['--registry-dir', registryDir];
+let workers: WorkerProcess[] = [];
+let gateway: WorkerProcess;
+let features: FeatureService;
+let base: string;
+
+const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
+const expected = (row: number[]) => sigmoid(row.reduce((sum, value, index) => sum + value * (LOGISTIC_WEIGHTS[index] ?? 0), LOGISTIC_BIAS));
+
+/** Writes a model config through the CLI (validated), as an operator would. */
+async function configure(model: string, config: object): Promise<void> {
+  const file = join(registryDir, `${model}-config.json`);
+  writeFileSync(file, JSON.stringify(config));
+  const result = await runCli(['models', 'configure', model, '--file', file, ...registryArgs]);
+  assert.equal(result.code, 0, result.stderr);
+}
+
+function churnConfig(overrides: object = {}): object {
+  return {
+    entityKeys: ['userId'],
+    inputs: { age: { type: 'number', minimum: 0 }, tenureYears: { type: 'number' } },
+    enrichers: [
+      { name: 'user-features', url: `${features.url}/users/{userId}`, timeoutMs: 150, cacheTtlMs: 0, features: { avgBasket: { default: 0 }, visits: { path: 'stats.visits' } } },
+    ],
+    tensors: { features: { datatype: 'FP32', shape: [4], from: ['inputs.age', 'inputs.tenureYears', 'features.avgBasket', 'features.visits'] } },
+    deadlineMs: 1_000,
+    pool: { static: workers.map((worker) => worker.address) },
+    ...overrides,
+  };
+}
+
+async function post(path: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: any; headers: Headers }> {
+  const response = await fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+  const text = await response.text();
+  return { status: response.status, body: text === '' ? undefined : JSON.parse(text), headers: response.headers };
+}
+
+before(async () => {
+  features = await startFeatureService({ u1: { avgBasket: 2, stats: { visits: 0.1 } }, u2: { stats: { visits: 3 } } });
+  workers = await Promise.all([0, 1].map(() => startWorkerProcess(['--model', 'churn', '--version', 'v1', '--artifact', fixtures.logistic.uri, '--sha256', fixtures.logistic.sha256])));
+  await configure('churn', churnConfig());
+  gateway = await startGatewayProcess(registryArgs);
+  base = `http://127.0.0.1:${gateway.port}`;
+});
+
+after(async () => {
+  await gateway?.stop();
+  await Promise.all(workers.map((worker) => worker.stop()));
+  await features?.close();
+});
+
+describe('POST /v1/models/{model}/predict', () => {
+  test('enriches, predicts through a worker and answers with the version and a request id', async () => {
+    const response = await post('/v1/models/churn/predict', { entity: { userId: 'u1' }, inputs: { age: 0.5, tenureYears: 1 } }, { 'x-request-id': 'client-42' });
+    assert.equal(response.status, 200, JSON.stringify(response.body));
+    assert.equal(response.headers.get('x-request-id'), 'client-42');
+    assert.equal(response.body.requestId, 'client-42');
+    assert.equal(response.body.model, 'churn');
+    assert.equal(response.body.version, 'v1');
+    assert.equal(response.body.default, false);
+    assert.ok(Math.abs(response.body.outputs.probability[0][0] - expected([0.5, 1, 2, 0.1])) < 1e-6);
+  });
+
+  test('a feature the source lacks falls back to its default and is reported', async () => {
+    const response = await post('/v1/models/churn/predict', { entity: { userId: 'u2' }, inputs: { age: 1, tenureYears: 1 } });
+    assert.equal(response.status, 200);
+    assert.deepEqual(response.body.defaultedFeatures, ['avgBasket']);
+    assert.ok(Math.abs(response.body.outputs.probability[0][0] - expected([1, 1, 0, 3])) < 1e-6);
+  });
+
+  test('client mistakes get 4xx JSON errors naming the problem', async () => {
+    const malformed = await post('/v1/models/churn/predict', '{"entity": ');
+    assert.equal(malformed.status, 400);
+    assert.equal(malformed.body.error.code, 'MALFORMED_JSON');
+    assert.ok(malformed.body.requestId);
+
+    const unknownModel = await post('/v1/models/nope/predict', { entity: { userId: 'u1' }, inputs: {} });
+    assert.equal(unknownModel.status, 404);
+    assert.equal(unknownModel.body.error.code, 'MODEL_NOT_FOUND');
+
+    const missing = await post('/v1/models/churn/predict', { entity: { userId: 'u1' }, inputs: { age: 1 } });
+    assert.equal(missing.status, 400);
+    assert.match(missing.body.error.message, /inputs\.tenureYears is required/);
+
+    const illTyped = await post('/v1/models/churn/predict', { entity: { userId: 'u1' }, inputs: { age: 'old', tenureYears: 1 } });
+    assert.equal(illTyped.status, 400);
+    assert.match(illTyped.body.error.message, /inputs\.age must be number/);
+
+    const unknownField = await post('/v1/models/churn/predict', { entity: { userId: 'u1' }, inputs: { age: 1, tenureYears: 1, agee: 2 } });
+    assert.equal(unknownField.status, 400);
+    assert.match(unknownField.body.error.message, /inputs\.agee is not an input of this model \(inputs: age, tenureYears\)/);
+
+    const noEntity = await post('/v1/models/churn/predict', { inputs: { age: 1, tenureYears: 1 } });
+    assert.equal(noEntity.status, 400);
+    assert.match(noEntity.body.error.message, /entity is required/);
+
+    const notJson = await fetch(`${base}/v1/models/churn/predict`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'hi' });
+    assert.equal(notJson.status, 415);
+    const tooLarge = await post('/v1/models/churn/predict', { entity: { userId: 'u1' }, inputs: { pad: 'x'.repeat(2 * 1024 * 1024) } });
+    assert.equal(tooLarge.status, 413);
+    assert.equal(tooLarge.body.error.code, 'PAYLOAD_TOO_LARGE');
+    const wrongMethod = await fetch(`${base}/v1/models/churn/predict`);
+    assert.equal(wrongMethod.status, 405);
+    const noRoute = await fetch(`${base}/v3/anything`);
+    assert.equal(noRoute.status, 404);
+    assert.equal(((await noRoute.json()) as { error: { code: string } }).error.code, 'ROUTE_NOT_FOUND');
+  });
+
+  test('a required feature missing after enrichment → 422 naming it (unknown user: the source answers 404)', async () => {
+    const response = await post('/v1/models/churn/predict', { entity: { userId: 'nobody' }, inputs: { age: 1, tenureYears: 1 } });
+    assert.equal(response.status, 422);
+    assert.equal(response.body.error.code, 'MISSING_FEATURE');
+    assert.match(response.body.error.message, /features\.visits/);
+  });
+});
+
+describe('feature service slow or down', () => {
+  test('slow source: the default is used within the deadline; a feature without a default → 422 within the deadline', async () => {
+    features.setMode({ delayMs: 2_000 });
+    try {
+      await configure('churn', churnConfig({ enrichers: [{ name: 'user-features', url: `${features.url}/users/{userId}`, timeoutMs: 100, cacheTtlMs: 0, features: { avgBasket: { default: 0 }, visits: { path: 'stats.visits', default: 1 } } }] }));
+      await eventually('config applied', async () => (await post('/v1/models/churn/predict', { entity: { userId: 'u1' }, inputs: { age: 1, tenureYears: 1 } })).body?.defaultedFeatures?.length === 2, 10_000);
+      const started = performance.now();
+      const withDefaults = await post('/v1/models/churn/predict', { entity: { userId: 'u1' }, inputs: { age: 1, tenureYears: 1 } });
+      assert.equal(withDefaults.status, 200);
+      assert.deepEqual(withDefaults.body.defaultedFeatures.sort(), ['avgBasket', 'visits']);
+      assert.ok(performance.now() - started < 1_000, 'answered within the deadline');
+
+      await configure('churn', churnConfig({ enrichers: [{ name: 'user-features', url: `${features.url}/users/{userId}`, timeoutMs: 100, cacheTtlMs: 0, features: { avgBasket: { default: 0 }, visits: { path: 'stats.visits' } } }] }));
+      await eventually('config applied', async () => (await post('/v1/models/churn/predict', { entity: { userId: 'u1' }, inputs: { age: 1, tenureYears: 1 } })).status === 422, 10_000);
+      const startedMissing = performance.now();
+      const missing = await post('/v1/models/churn/predict', { entity: { userId: 'u1' }, inputs: { age: 1, tenureYears: 1 } });
+      assert.equal(missing.status, 422);
+      assert.match(missing.body.error.message, /features\.visits/);
+      assert.ok(performance.now() - startedMissing < 1_000);
+    } finally {
+      features.setMode('normal');
+    }
+  });
+
+  test('source down: defaults used, and the failing source shows in metrics', async () => {
+    await configure('churn', churnConfig({ enrichers: [{ name: 'down-source', url: `${await unusedLocalUrl()}/users/{userId}`, timeoutMs: 100, cacheTtlMs: 0, features: { avgBasket: { default: 0 }, visits: { default: 1 } } }] }));
+    await eventually('down source in use', async () => (await post('/v1/models/churn/predict', { entity: { userId: 'u1' }, inputs: { age: 1, tenureYears: 1 } })).body?.defaultedFeatures?.length === 2, 10_000);
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    assert.match(metrics, /infermesh_gateway_enrichment_failures_total\{source="down-source",reason="network"\} [1-9]/);
+    assert.ok(gateway.logs.some((line) => line.includes('"source":"down-source"') && line.includes('"reason":"network"')));
+  });
+});
+
+describe('SLO miss and worker loss', () => {
+  test('no healthy worker: the configured default output with default:true, else 503 NO_HEALTHY_WORKER', async () => {
+    const dead = [`127.0.0.1:1`];
+    await configure('churn', churnConfig({ pool: { static: dead }, defaultOutput: { probability: [[0.5]] }, enrichers: [], tensors: { features: { datatype: 'FP32', shape: [2], from: ['inputs.age', 'inputs.tenureYears'] } } }));
+    await eventually('default output', async () => (await post('/v1/models/churn/predict', { entity: { userId: 'u1' }, inputs: { age: 1, tenureYears: 1 } })).body?.default === true, 10_000);
+    const defaulted = await post('/v1/models/churn/predict', { entity: { userId: 'u1' }, inputs: { age: 1, tenureYears: 1 } });
+    assert.deepEqual(defaulted.body.outputs, { probability: [[0.5]] });
+    assert.equal(defaulted.body.version, undefined);
+
+    await configure('churn', churnConfig({ pool: { static: dead }, enrichers: [], tensors: { features: { datatype: 'FP32', shape: [2], from: ['inputs.age', 'inputs.tenureYears'] } } }));
+    await eventually('503', async () => (await post('/v1/models/churn/predict', { entity: { userId: 'u1' }, inputs: { age: 1, tenureYears: 1 } })).status === 503, 10_000);
+    const unavailable = await post('/v1/models/churn/predict', { entity: { userId: 'u1' }, inputs: { age: 1, tenureYears: 1 } });
+    assert.match(unavailable.body.error.code, /NO_HEALTHY_WORKER|UPSTREAM_UNAVAILABLE/);
+  });
+
+  test('an invalid config is rejected with a logged reason and the previous one keeps serving', async () => {
+    await configure('churn', churnConfig());
+    await eventually('back on real workers', async () => (await post('/v1/models/churn/predict', { entity: { userId: 'u1' }, inputs: { age: 1, tenureYears: 1 } })).body?.version === 'v1', 10_000);
+    // Written behind the CLI's back (the CLI validates): the gateway must still refuse it.
+    writeFileSync(join(registryDir, 'models/churn/config'), '{"tensors": {}, "pool": {}}');
+    await eventually('rejection logged', () => gateway.logs.some((line) => line.includes('model config rejected')), 10_000);
+    const response = await post('/v1/models/churn/predict', { entity: { userId: 'u1' }, inputs: { age: 1, tenureYears: 1 } });
+    assert.equal(response.status, 200);
+    assert.equal(response.body.version, 'v1');
+    assert.match(await (await fetch(`${base}/metrics`)).text(), /infermesh_gateway_config_rejections_total\{model="churn"\} 1/);
+    await configure('churn', churnConfig());
+  });
+});
+
+describe('Open Inference Protocol v2 REST', () => {
+  test('server, model metadata, readiness and inference', async () => {
+    await eventually('config restored', async () => (await fetch(`${base}/v2/models/churn/ready`)).status === 200, 10_000);
+    assert.deepEqual(await (await fetch(`${base}/v2/health/live`)).json(), { live: true });
+    assert.equal((await fetch(`${base}/v2/health/ready`)).status, 200);
+    assert.equal(((await (await fetch(`${base}/v2`)).json()) as { name: string }).name, 'infermesh-gateway');
+    const metadata = (await (await fetch(`${base}/v2/models/churn`)).json()) as { name: string; inputs: unknown[] };
+    assert.deepEqual(metadata.inputs, [{ name: 'features', datatype: 'FP32', shape: [-1, 4] }]);
+    const infer = await post('/v2/models/churn/infer', { id: 'r1', inputs: [{ name: 'features', shape: [2, 4], datatype: 'FP32', data: [0.5, 1, 2, 0.1, 1, 1, 1, 1] }] });
+    assert.equal(infer.status, 200, JSON.stringify(infer.body));
+    assert.equal(infer.body.id, 'r1');
+    assert.equal(infer.body.model_version, 'v1');
+    const [output] = infer.body.outputs;
+    assert.deepEqual(output.shape, [2, 1]);
+    assert.ok(Math.abs(output.data[1] - expected([1, 1, 1, 1])) < 1e-6);
+    const bad = await post('/v2/models/churn/infer', { inputs: [{ name: 'features', shape: [1, 3], datatype: 'FP32', data: [1, 2, 3] }] });
+    assert.equal(bad.status, 400);
+    assert.match(bad.body.error, /expected FP32 \[-1,4\]/);
+  });
+});

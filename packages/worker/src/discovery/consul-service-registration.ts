@@ -61,6 +61,9 @@ export class ConsulServiceRegistration {
           grpc: `${address}:${port}`,
           grpcusetls: false,
           interval: CHECK_INTERVAL,
+          // Registration happens only once a version serves, so the instance starts passing
+          // instead of waiting up to one interval for Consul's first check before it gets traffic.
+          status: 'passing',
           deregistercriticalserviceafter: DEREGISTER_CRITICAL_AFTER,
         },
       } as never);

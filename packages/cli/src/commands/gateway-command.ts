@@ -1,7 +1,8 @@
-import { createLogger, formatOptionsHelp, InfermeshError, loadConfig } from '@infermesh/shared';
+import { createLogger, formatOptionsHelp, loadConfig } from '@infermesh/shared';
 import { checkGatewayConfig, createGateway, GATEWAY_OPTIONS, type GatewayConfig } from '@infermesh/gateway';
 import { Registry } from 'prom-client';
-import { EXIT_FAILURE, EXIT_USAGE, type Command } from './command.js';
+import { EXIT_USAGE, type Command } from './command.js';
+import { serveUntilSignal } from './serve-until-signal.js';
 import { CLI_VERSION } from '../cli-version.js';
 
 /** `infermesh gateway`: the HTTP entry point for prediction clients. */
@@ -29,25 +30,6 @@ export const gatewayCommand: Command = {
       return EXIT_USAGE;
     }
     const logger = createLogger({ service: 'gateway', level: config.logLevel });
-    try {
-      const gateway = await createGateway(config, { logger, registry: new Registry(), serverVersion: CLI_VERSION });
-      await gateway.ready;
-      await new Promise<void>((resolve) => {
-        const onSignal = (signal: NodeJS.Signals) => {
-          logger.info({ signal }, 'shutting down');
-          gateway.stop().then(resolve, resolve);
-        };
-        process.once('SIGTERM', onSignal);
-        process.once('SIGINT', onSignal);
-      });
-      logger.flush();
-      return 0;
-    } catch (error) {
-      const typed = InfermeshError.from(error);
-      logger.fatal({ code: typed.code, err: error }, 'gateway cannot start');
-      logger.flush();
-      process.stderr.write(`infermesh gateway: cannot start: [${typed.code}] ${typed.message}\n`);
-      return EXIT_FAILURE;
-    }
+    return serveUntilSignal('gateway', logger, () => createGateway(config, { logger, registry: new Registry(), serverVersion: CLI_VERSION }));
   },
 };

@@ -1,7 +1,8 @@
-import { createLogger, formatOptionsHelp, InfermeshError, loadConfig } from '@infermesh/shared';
+import { createLogger, formatOptionsHelp, loadConfig } from '@infermesh/shared';
 import { createWorker, versionSource, WORKER_OPTIONS, type WorkerConfig } from '@infermesh/worker';
 import { Registry } from 'prom-client';
-import { EXIT_FAILURE, EXIT_USAGE, type Command } from './command.js';
+import { EXIT_USAGE, type Command } from './command.js';
+import { serveUntilSignal } from './serve-until-signal.js';
 import { CLI_VERSION } from '../cli-version.js';
 
 /** `infermesh worker`: serve one model version over gRPC. */
@@ -31,26 +32,12 @@ export const workerCommand: Command = {
       return EXIT_USAGE;
     }
     const logger = createLogger({ service: 'worker', level: config.logLevel });
-    try {
-      const worker = await createWorker(config, { logger, registry: new Registry(), serverVersion: CLI_VERSION });
-      await worker.ready;
-      logger.info({ port: worker.port }, 'worker serving');
-      await new Promise<void>((resolve) => {
-        const onSignal = (signal: NodeJS.Signals) => {
-          logger.info({ signal }, 'shutting down');
-          worker.stop().then(resolve, resolve);
-        };
-        process.once('SIGTERM', onSignal);
-        process.once('SIGINT', onSignal);
-      });
-      logger.flush();
-      return 0;
-    } catch (error) {
-      const infermeshError = InfermeshError.from(error);
-      logger.fatal({ code: infermeshError.code, err: error }, 'worker cannot start');
-      logger.flush();
-      process.stderr.write(`infermesh worker: cannot start: [${infermeshError.code}] ${infermeshError.message}\n`);
-      return EXIT_FAILURE;
-    }
+    let started: { port: number } | undefined;
+    return serveUntilSignal(
+      'worker',
+      logger,
+      async () => (started = await createWorker(config, { logger, registry: new Registry(), serverVersion: CLI_VERSION })),
+      () => logger.info({ port: started?.port }, 'worker serving'),
+    );
   },
 };

@@ -34,7 +34,7 @@ before(async () => {
     0,
   );
   gateway = await createGateway(
-    { host: '127.0.0.1', port: 0, registryDir, kvPrefix: 'infermesh/', maxBodyBytes: 64 * 1024, logLevel: 'silent', shutdownGraceMs: 1_000 },
+    { host: '127.0.0.1', port: 0, registryDir, kvPrefix: 'infermesh/', maxBodyBytes: 64 * 1024, logLevel: 'silent', shutdownGraceMs: 1_000, feedbackTtlSeconds: 3_600, feedbackKeys: 'k1:fuzz-secret-fuzz-secret-fuzz-secret-32' },
     { logger: createLogger({ service: 'gateway', level: 'silent' }), registry: new Registry(), serverVersion: 'test' },
   );
   await gateway.ready;
@@ -92,7 +92,7 @@ test(`random Open Inference Protocol REST bodies never get a 5xx (${RUNS} reques
 });
 
 test(`random methods, paths and headers never get a 5xx (${RUNS} requests)`, async () => {
-  const segment = fc.oneof(fc.constantFrom('v1', 'v2', 'models', 'churn', 'predict', 'infer', 'ready', 'health', 'live', '%', '%E0%A4%A', '..', '%00'), fc.string({ maxLength: 12 }).map(encodeURIComponent));
+  const segment = fc.oneof(fc.constantFrom('v1', 'v2', 'models', 'churn', 'predict', 'infer', 'ready', 'health', 'live', 'feedback', 'experiments', '%', '%E0%A4%A', '..', '%00'), fc.string({ maxLength: 12 }).map(encodeURIComponent));
   const headerValue = fc.stringMatching(/^[ -~]{0,40}$/);
   await fc.assert(
     fc.asyncProperty(
@@ -109,6 +109,22 @@ test(`random methods, paths and headers never get a 5xx (${RUNS} requests)`, asy
   );
 });
 
+test(`forged, malformed and random feedback never gets a 5xx (${RUNS} requests)`, async () => {
+  await fc.assert(
+    fc.asyncProperty(
+      fc.oneof(
+        fc.record({ feedbackToken: fc.oneof(fc.string(), fc.base64String(), fc.constant('a.b'), fc.jsonValue()), reward: fc.oneof(fc.double(), fc.jsonValue()) }, { requiredKeys: [] }).map((value) => JSON.stringify(value)),
+        fc.string({ maxLength: 100 }),
+      ),
+      async (body) => {
+        const status = await send('POST', '/v1/feedback', body, { 'content-type': 'application/json' });
+        assert.ok(okStatus(status) && status !== 202, `status ${status} for ${body.slice(0, 200)}`);
+      },
+    ),
+    { numRuns: RUNS },
+  );
+});
+
 test('a valid prediction still succeeds after the fuzzing, and some fuzzed requests were accepted', async () => {
   const response = await fetch(`${base}/v1/models/churn/predict`, {
     method: 'POST',
@@ -116,7 +132,7 @@ test('a valid prediction still succeeds after the fuzzing, and some fuzzed reque
     body: JSON.stringify({ entity: { userId: 'u1' }, inputs: { a: 0.5, b: 1, c: 2, d: 0 } }),
   });
   assert.equal(response.status, 200);
-  assert.ok(responses.length >= 3 * RUNS, `${responses.length} requests sent`);
+  assert.ok(responses.length >= 4 * RUNS, `${responses.length} requests sent`);
   assert.ok(responses.some((status) => status === 200), 'the fuzzer reached the success path too');
   assert.ok(new Set(responses).size >= 4, `several distinct statuses: ${[...new Set(responses)].sort().join(',')}`);
 });

@@ -1,17 +1,25 @@
+import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ConsulKvStore, createConsulClient, FileKvStore, type Logger } from '@infermesh/shared';
 import { collectDefaultMetrics, type Registry } from 'prom-client';
-import type { GatewayConfig } from './config/gateway-options.js';
+import { parseFeedbackKeys, type GatewayConfig } from './config/gateway-options.js';
+import { InProcessStatistics } from './experiments/statistics/in-process-statistics.js';
+import type { StatisticsSource } from './experiments/statistics/statistics-source.js';
+import { ShadowMetrics, ShadowRunner } from './experiments/shadow/shadow-runner.js';
+import { FeedbackTokenSigner } from './feedback/feedback-token-signer.js';
+import { RewardDeduplicator } from './feedback/reward-deduplicator.js';
 import { Enrichment } from './enrichment/enrichment.js';
 import { EnrichmentMetrics } from './enrichment/enrichment-metrics.js';
 import { createApp } from './http/create-app.js';
 import { GatewayMetrics } from './metrics/gateway-metrics.js';
-import { ModelCatalog, RETIRED_POOL_GRACE_MS } from './models/model-catalog.js';
+import { ModelCatalog, type ModelSources } from './models/model-catalog.js';
+import { SharedPools } from './models/shared-pools.js';
+import { parseExperimentConfig } from './experiments/experiment-config.js';
 import { parseModelConfig, type PoolConfig } from './models/model-config.js';
 import { compilePredictValidator } from './models/predict-request-validator.js';
-import type { ServedModel } from './models/served-model.js';
+import { DEFAULT_VARIANT, type ServedModel, type ServedVariant } from './models/served-model.js';
 import { ConsulEndpointSource } from './pools/consul-endpoint-source.js';
 import type { EndpointSource } from './pools/endpoint-source.js';
 import { PoolMetrics } from './pools/pool-metrics.js';
@@ -28,6 +36,8 @@ export interface GatewayDependencies {
   random?: () => number;
   /** Milliseconds a registry/catalog blocking query waits (tests shorten it). */
   watchWaitMs?: number;
+  /** Reward statistics the experiments decide from; in-process unless given. */
+  statistics?: StatisticsSource;
 }
 
 /** A running gateway. */
@@ -58,35 +68,57 @@ export async function createGateway(config: GatewayConfig, dependencies: Gateway
     return new ConsulEndpointSource(consul, { model, deployment: pool.deployment! }, { logger, random, sleep: doSleep, ...watchWait });
   };
 
-  const build = (name: string, source: string, previous: ServedModel | undefined): ServedModel => {
-    const modelConfig = parseModelConfig(name, source);
+  const pools = new SharedPools((workerModel, pool) =>
+    new WorkerPool(workerModel, endpointSource(workerModel, pool), { metrics: poolMetrics, logger, random, now }),
+  );
+  const build = (name: string, sources: ModelSources): ServedModel => {
+    const modelConfig = parseModelConfig(name, sources.config);
+    const experiment = sources.experiment === undefined ? undefined : parseExperimentConfig(name, sources.experiment);
     const workerModel = modelConfig.workerModel ?? name;
-    const samePool = previous !== undefined && JSON.stringify(previous.config.pool) === JSON.stringify(modelConfig.pool) && (previous.config.workerModel ?? previous.name) === workerModel;
-    let pool = previous?.pool;
-    if (!samePool || pool === undefined) {
-      pool = new WorkerPool(`${name}`, endpointSource(workerModel, modelConfig.pool), { metrics: poolMetrics, logger, random, now });
-      pool.start();
-    }
+    const variantConfigs = experiment?.variants ?? [{ name: DEFAULT_VARIANT, pool: modelConfig.pool, enabled: true, role: 'live' as const }];
+    const enrichment = new Enrichment(modelConfig.enrichers, { fetch: dependencies.fetch ?? fetch, now, metrics: enrichmentMetrics, logger });
+    const variants: ServedVariant[] = variantConfigs.map((variant) => ({ name: variant.name, config: variant, pool: pools.acquire(workerModel, variant.pool) }));
     return {
       name,
       config: modelConfig,
-      source,
+      ...(experiment ? { experiment } : {}),
+      source: JSON.stringify(sources),
       validate: compilePredictValidator(name, modelConfig),
-      enrichment: new Enrichment(modelConfig.enrichers, { fetch: dependencies.fetch ?? fetch, now, metrics: enrichmentMetrics, logger }),
-      pool,
+      enrichment,
+      variants,
     };
   };
-  const retire = async (model: ServedModel, replacement: ServedModel | undefined) => {
-    if (replacement?.pool === model.pool) return;
-    // Calls already on the old pool keep running; close it once they are surely done.
-    if (replacement !== undefined) await sleep(RETIRED_POOL_GRACE_MS, undefined, { ref: false });
-    await model.pool.close();
+  const retire = (model: ServedModel) => {
+    for (const variant of model.variants) pools.release(variant.pool);
   };
   const catalog = new ModelCatalog({ kv, build, retire, metrics, logger, random, sleep: doSleep, ...watchWait });
   catalog.start();
 
+  const feedbackKeys = config.feedbackKeys === undefined ? undefined : parseFeedbackKeys(config.feedbackKeys);
+  if (feedbackKeys === undefined) logger.warn('no --feedback-keys: feedback tokens use a random key and only this gateway process accepts them');
+  const feedbackTokens = new FeedbackTokenSigner({
+    keys: feedbackKeys ?? [{ id: 'local', secret: randomBytes(32) }],
+    ttlMs: config.feedbackTtlSeconds * 1000,
+    now,
+  });
   let accepting = false;
-  const app = createApp({ catalog, metrics, registry, logger, now, maxBodyBytes: config.maxBodyBytes, serverVersion: dependencies.serverVersion, isAccepting: () => accepting });
+  const app = createApp({
+    catalog,
+    metrics,
+    registry,
+    logger,
+    now,
+    random,
+    statistics: dependencies.statistics ?? new InProcessStatistics({ now }),
+    feedbackTokens,
+    rewards: new RewardDeduplicator({ now }),
+    shadows: new ShadowRunner({ metrics: new ShadowMetrics(registry), logger, random }),
+    kv,
+    adminToken: config.adminToken,
+    maxBodyBytes: config.maxBodyBytes,
+    serverVersion: dependencies.serverVersion,
+    isAccepting: () => accepting,
+  });
   const server: Server = await new Promise((resolve, reject) => {
     const listening = app.listen(config.port, config.host, () => resolve(listening));
     listening.once('error', reject);
@@ -118,6 +150,7 @@ export async function createGateway(config: GatewayConfig, dependencies: Gateway
           server.closeIdleConnections();
         });
         await catalog.stop();
+        await pools.closeAll();
         logger.info('gateway stopped');
       })()),
   };

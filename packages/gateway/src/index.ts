@@ -3,3 +3,5 @@ export { GATEWAY_OPTIONS, checkGatewayConfig, type GatewayConfig } from './confi
 export { parseModelConfig, MODEL_CONFIG_SCHEMA, type ModelConfig } from './models/model-config.js';
 export * from './enrichment/index.js';
 export * from './pools/index.js';
+export * from './experiments/policy/index.js';
+export { parseExperimentConfig, EXPERIMENT_CONFIG_SCHEMA, type ExperimentConfig } from './experiments/experiment-config.js';

@@ -11,6 +11,9 @@ export interface GatewayConfig {
   maxBodyBytes: number;
   logLevel: (typeof LOG_LEVELS)[number];
   shutdownGraceMs: number;
+  feedbackKeys?: string;
+  feedbackTtlSeconds: number;
+  adminToken?: string;
 }
 
 /** HTTP port of the gateway by default. */
@@ -19,6 +22,9 @@ export const DEFAULT_GATEWAY_PORT = 8080;
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 /** Milliseconds open requests get to finish after SIGTERM. */
 export const DEFAULT_GATEWAY_SHUTDOWN_GRACE_MS = 10_000;
+
+/** How long a prediction's feedback token is accepted, seconds (one day). */
+export const DEFAULT_FEEDBACK_TTL_SECONDS = 86_400;
 
 /** Every option of `infermesh gateway`; the README's reference table lists the same. */
 export const GATEWAY_OPTIONS: readonly OptionSpec[] = [
@@ -30,6 +36,9 @@ export const GATEWAY_OPTIONS: readonly OptionSpec[] = [
   { key: 'kvPrefix', flag: 'kv-prefix', env: 'INFERMESH_KV_PREFIX', type: 'string', default: 'infermesh/', description: 'Consul KV prefix of the registry' },
   { key: 'maxBodyBytes', flag: 'max-body-bytes', env: 'INFERMESH_MAX_BODY_BYTES', type: 'integer', minimum: 1024, default: DEFAULT_MAX_BODY_BYTES, description: 'Largest request body accepted, bytes' },
   { key: 'logLevel', flag: 'log-level', env: 'INFERMESH_LOG_LEVEL', type: 'string', values: LOG_LEVELS, default: 'info', description: 'Lowest log level written' },
+  { key: 'feedbackKeys', flag: 'feedback-keys', env: 'INFERMESH_FEEDBACK_KEYS', type: 'string', description: 'HMAC keys of feedback tokens, "id:secret,id:secret" (first signs, the rest are still accepted); same on every replica. Unset: a random per-process key' },
+  { key: 'feedbackTtlSeconds', flag: 'feedback-ttl-seconds', env: 'INFERMESH_FEEDBACK_TTL_SECONDS', type: 'integer', minimum: 1, default: DEFAULT_FEEDBACK_TTL_SECONDS, description: 'Seconds a feedback token stays valid' },
+  { key: 'adminToken', flag: 'admin-token', env: 'INFERMESH_ADMIN_TOKEN', type: 'string', description: 'Bearer token required by PUT /v1/experiments/{model}; unset disables it' },
   { key: 'shutdownGraceMs', flag: 'shutdown-grace-ms', env: 'INFERMESH_SHUTDOWN_GRACE_MS', type: 'integer', minimum: 0, default: DEFAULT_GATEWAY_SHUTDOWN_GRACE_MS, description: 'Milliseconds open requests may take to finish after SIGTERM' },
 ];
 
@@ -38,4 +47,13 @@ export function checkGatewayConfig(config: GatewayConfig): void {
   if (config.consul !== undefined && !/^https?:\/\/|^[^/:]+:\d+$/.test(config.consul)) {
     throw new InfermeshError('INVALID_CONFIG', `--consul (CONSUL_HTTP_ADDR) must look like http://host:port, got '${config.consul}'`);
   }
+}
+
+/** Parses `--feedback-keys` ("id:secret,id:secret"); secrets may contain ':'. */
+export function parseFeedbackKeys(text: string): { id: string; secret: string }[] {
+  return text.split(',').map((pair) => {
+    const separator = pair.indexOf(':');
+    if (separator <= 0 || separator === pair.length - 1) throw new InfermeshError('INVALID_CONFIG', '--feedback-keys (INFERMESH_FEEDBACK_KEYS) must look like "id:secret,id:secret"');
+    return { id: pair.slice(0, separator).trim(), secret: pair.slice(separator + 1) };
+  });
 }

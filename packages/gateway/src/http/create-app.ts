@@ -4,6 +4,12 @@ import { InfermeshError, type Logger } from '@infermesh/shared';
 import type { Registry } from 'prom-client';
 import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import type { ModelCatalog } from '../models/model-catalog.js';
+import { isModelReady, liveVariants } from '../models/served-model.js';
+import type { StatisticsSource } from '../experiments/statistics/statistics-source.js';
+import type { FeedbackTokenSigner } from '../feedback/feedback-token-signer.js';
+import type { RandomSource } from '../experiments/policy/random-source.js';
+import type { ShadowRunner } from '../experiments/shadow/shadow-runner.js';
+import { describeExperiment, putExperiment, recordFeedback, type ExperimentRouteDependencies } from './experiment-routes.js';
 import { predict } from '../predict/predict-service.js';
 import { inferRest, restMetadata } from '../predict/open-inference-rest.js';
 import { toErrorResponse } from './to-error-response.js';
@@ -13,12 +19,16 @@ export const REQUEST_ID_HEADER = 'x-request-id';
 const CLIENT_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /** What the HTTP app needs. */
-export interface AppDependencies {
+export interface AppDependencies extends ExperimentRouteDependencies {
   catalog: ModelCatalog;
   metrics: GatewayMetrics;
   registry: Registry;
   logger: Logger;
   now: () => number;
+  random: RandomSource;
+  statistics: StatisticsSource;
+  feedbackTokens: FeedbackTokenSigner;
+  shadows: ShadowRunner;
   maxBodyBytes: number;
   serverVersion: string;
   /** False while starting or shutting down: /readyz and /v2/health/ready answer 503. */
@@ -87,28 +97,47 @@ export function createApp(dependencies: AppDependencies): express.Express {
   app.post('/v1/models/:model/predict', handle('/v1/models/:model/predict', (request, response) =>
     predict(served('/v1/models/:model/predict')(request, response), jsonBody(request), locals(response).requestId, dependencies)));
 
+  app.post('/v1/feedback', handle('/v1/feedback', (request, response) => {
+    const result = recordFeedback(jsonBody(request), dependencies);
+    response.status(result.counted ? 202 : 200);
+    return result;
+  }));
+  app.get('/v1/experiments', handle('/v1/experiments', () => ({
+    experiments: catalog.all().filter((model) => model.experiment !== undefined).map((model) => describeExperiment(model, dependencies.statistics)),
+  })));
+  app.get('/v1/experiments/:model', handle('/v1/experiments/:model', (request, response) =>
+    describeExperiment(served('/v1/experiments/:model')(request, response), dependencies.statistics)));
+  app.put('/v1/experiments/:model', handle('/v1/experiments/:model', (request, response) => {
+    locals(response).route = '/v1/experiments/:model';
+    return putExperiment(request, String(request.params.model), jsonBody(request), dependencies);
+  }));
+
   app.get('/v2', handle('/v2', () => ({ name: 'infermesh-gateway', version: dependencies.serverVersion, extensions: [] })));
   app.get('/v2/health/live', handle('/v2/health/live', () => ({ live: true })));
   app.get('/v2/health/ready', handle('/v2/health/ready', (_request, response) => {
-    const ready = dependencies.isAccepting() && catalog.all().every((model) => model.pool.healthyCount() > 0);
+    const ready = dependencies.isAccepting() && catalog.all().every(isModelReady);
     if (!ready) response.status(503);
     return { ready };
   }));
   app.get('/v2/models/:model', handle('/v2/models/:model', async (request, response) => {
     const model = served('/v2/models/:model')(request, response);
-    return restMetadata(model.name, await model.pool.metadata(model.config.workerModel ?? model.name));
+    const [variant] = liveVariants(model);
+    if (variant === undefined) throw new InfermeshError('NO_HEALTHY_WORKER', `model '${model.name}' has no live variant`);
+    return restMetadata(model.name, await variant.pool.metadata(model.config.workerModel ?? model.name));
   }));
   app.get('/v2/models/:model/ready', handle('/v2/models/:model/ready', (request, response) => {
-    const ready = served('/v2/models/:model/ready')(request, response).pool.healthyCount() > 0;
+    const ready = isModelReady(served('/v2/models/:model/ready')(request, response));
     if (!ready) response.status(503);
     return { name: request.params.model, ready };
   }));
   app.post('/v2/models/:model/infer', handle('/v2/models/:model/infer', (request, response) =>
-    inferRest(served('/v2/models/:model/infer')(request, response), jsonBody(request), locals(response).requestId, dependencies.now)));
+    inferRest(served('/v2/models/:model/infer')(request, response), jsonBody(request), locals(response).requestId, dependencies)));
 
   app.get('/healthz', handle('/healthz', () => ({ status: 'ok' })));
   app.get('/readyz', handle('/readyz', (_request, response) => {
-    const models = Object.fromEntries(catalog.all().map((model) => [model.name, { healthyWorkers: model.pool.healthyCount(), workers: model.pool.size() }]));
+    const models = Object.fromEntries(
+      catalog.all().map((model) => [model.name, Object.fromEntries(model.variants.map((variant) => [variant.name, { healthyWorkers: variant.pool.healthyCount(), workers: variant.pool.size() }]))]),
+    );
     const ready = dependencies.isAccepting();
     if (!ready) response.status(503);
     return { ready, models };
@@ -122,7 +151,7 @@ export function createApp(dependencies: AppDependencies): express.Express {
     }
   });
 
-  const knownPaths = [/^\/v1\/models\/[^/]+\/predict$/, /^\/v2(\/health\/(live|ready))?$/, /^\/v2\/models\/[^/]+(\/ready|\/infer)?$/, /^\/(healthz|readyz|metrics)$/];
+  const knownPaths = [/^\/v1\/models\/[^/]+\/predict$/, /^\/v1\/feedback$/, /^\/v1\/experiments(\/[^/]+)?$/, /^\/v2(\/health\/(live|ready))?$/, /^\/v2\/models\/[^/]+(\/ready|\/infer)?$/, /^\/(healthz|readyz|metrics)$/];
   app.use((request, _response, next) => {
     const known = knownPaths.some((pattern) => pattern.test(request.path));
     next(

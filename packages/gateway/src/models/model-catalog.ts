@@ -8,18 +8,22 @@ export const CONFIG_WAIT_MS = 30_000;
 const BACKOFF_MAX_MS = 10_000;
 /** First retry delay after a registry error, milliseconds. */
 const BACKOFF_BASE_MS = 250;
-/** A replaced pool is closed this long after its model stopped using it, so in-flight calls finish. */
-export const RETIRED_POOL_GRACE_MS = 30_000;
-
 const CONFIG_KEY = /^models\/([^/]+)\/config$/;
+const EXPERIMENT_KEY = /^experiments\/([^/]+)$/;
+
+/** What a served model is built from: its config and, if it has one, its experiment. */
+export interface ModelSources {
+  config: string;
+  experiment?: string;
+}
 
 /** What the catalog needs. */
 export interface ModelCatalogDependencies {
   kv: KvStore;
-  /** Builds a served model from a config text; throws INVALID_CONFIG for a bad one. */
-  build(name: string, source: string, previous: ServedModel | undefined): ServedModel;
-  /** Releases what `build` created that the new model does not reuse (its pool). */
-  retire(model: ServedModel, replacement: ServedModel | undefined): Promise<void>;
+  /** Builds a served model from its config (and experiment) texts; throws INVALID_CONFIG for a bad one. */
+  build(name: string, sources: ModelSources, previous: ServedModel | undefined): ServedModel;
+  /** Releases what a model no longer served holds (its pools). */
+  retire(model: ServedModel): void;
   metrics: GatewayMetrics;
   logger: Logger;
   random: () => number;
@@ -28,9 +32,9 @@ export interface ModelCatalogDependencies {
 }
 
 /**
- * The models the gateway serves, from `models/{model}/config` in the registry, watched and
- * applied without restart. An invalid config is rejected with a logged reason and the
- * previous version of that model keeps serving.
+ * The models the gateway serves, from `models/{model}/config` and `experiments/{model}` in the
+ * registry, watched and applied without restart. An invalid config or experiment is rejected
+ * with a logged reason and the previous version of that model keeps serving.
  */
 export class ModelCatalog {
   private readonly models = new Map<string, ServedModel>();
@@ -62,7 +66,7 @@ export class ModelCatalog {
   async stop(): Promise<void> {
     this.abort.abort();
     await this.loop;
-    await Promise.all(this.all().map((model) => this.dependencies.retire(model, undefined)));
+    for (const model of this.all()) this.dependencies.retire(model);
     this.models.clear();
   }
 
@@ -73,7 +77,8 @@ export class ModelCatalog {
     let failures = 0;
     while (!signal.aborted) {
       try {
-        const change = await kv.waitForPrefixChange('models/', index, { waitMs: this.dependencies.waitMs ?? CONFIG_WAIT_MS, signal });
+        // The whole registry: configs under models/, experiments under experiments/.
+        const change = await kv.waitForPrefixChange('', index, { waitMs: this.dependencies.waitMs ?? CONFIG_WAIT_MS, signal });
         if (signal.aborted) break;
         failures = 0;
         if (change.index !== index || index === 0) await this.apply(change.entries);
@@ -91,31 +96,38 @@ export class ModelCatalog {
 
   private async apply(entries: readonly { key: string; value: string }[]): Promise<void> {
     const { build, retire, logger, metrics } = this.dependencies;
-    const seen = new Set<string>();
+    const sources = new Map<string, ModelSources>();
     for (const entry of entries) {
-      const name = CONFIG_KEY.exec(entry.key)?.[1];
-      if (name === undefined) continue;
-      seen.add(name);
+      const configName = CONFIG_KEY.exec(entry.key)?.[1];
+      if (configName !== undefined) sources.set(configName, { ...sources.get(configName), config: entry.value });
+    }
+    for (const entry of entries) {
+      const experimentName = EXPERIMENT_KEY.exec(entry.key)?.[1];
+      const existing = experimentName === undefined ? undefined : sources.get(experimentName);
+      if (existing !== undefined) existing.experiment = entry.value;
+    }
+    for (const [name, modelSources] of sources) {
+      const signature = JSON.stringify(modelSources);
       const previous = this.models.get(name);
-      if (previous?.source === entry.value || this.rejected.get(name) === entry.value) continue;
+      if (previous?.source === signature || this.rejected.get(name) === signature) continue;
       try {
-        const model = build(name, entry.value, previous);
+        const model = build(name, modelSources, previous);
         this.models.set(name, model);
         this.rejected.delete(name);
-        logger.info({ model: name, replaced: previous !== undefined }, 'model config applied');
-        if (previous) void retire(previous, model);
+        logger.info({ model: name, replaced: previous !== undefined, experiment: modelSources.experiment !== undefined }, 'model config applied');
+        if (previous) retire(previous);
       } catch (error) {
         const typed = InfermeshError.from(error);
-        this.rejected.set(name, entry.value);
+        this.rejected.set(name, signature);
         metrics.configRejections.inc({ model: name });
         logger.warn({ model: name, code: typed.code, reason: typed.message, keeping: previous !== undefined }, 'model config rejected; keeping the previous one');
       }
     }
     for (const [name, model] of this.models) {
-      if (seen.has(name)) continue;
+      if (sources.has(name)) continue;
       this.models.delete(name);
       logger.info({ model: name }, 'model config removed');
-      void retire(model, undefined);
+      retire(model);
     }
   }
 }

@@ -11,6 +11,7 @@ import {
   type Tensor,
 } from '@infermesh/shared';
 import type { ServedModel } from '../models/served-model.js';
+import { routeRequest, type VariantRouterDependencies } from '../experiments/variant-router.js';
 
 /** `POST /v2/models/{model}/infer` body of the Open Inference Protocol REST binding. */
 const INFER_REQUEST_SCHEMA = {
@@ -62,20 +63,21 @@ function restTensor(input: RestInferRequest['inputs'][number]): Tensor {
 }
 
 /** Runs an Open Inference Protocol REST inference through the model's pool (no enrichment). */
-export async function inferRest(model: ServedModel, body: unknown, requestId: string, now: () => number): Promise<object> {
+export async function inferRest(model: ServedModel, body: unknown, requestId: string, dependencies: VariantRouterDependencies): Promise<object> {
   if (!validateInferRequest(body)) {
     throw new InfermeshError('INVALID_ARGUMENT', `invalid inference request: ${(validateInferRequest.errors ?? []).map((error) => `${error.instancePath || 'body'} ${error.message}`).join('; ')}`);
   }
   const request = body as RestInferRequest;
   const tensors = request.inputs.map(restTensor);
-  const result = await model.pool.infer(
+  // The REST binding carries no entity: the experiment's policy picks a variant unstickily.
+  const result = await routeRequest(model, {}, dependencies).variant.pool.infer(
     {
       modelName: model.config.workerModel ?? model.name,
       id: request.id ?? requestId,
       ...encodeInferInputs(tensors),
       outputs: (request.outputs ?? []).map((output) => ({ name: output.name })),
     },
-    { deadline: new Date(now() + model.config.deadlineMs), requestId },
+    { deadline: new Date(dependencies.now() + model.config.deadlineMs), requestId },
   );
   return {
     model_name: model.name,

@@ -2,9 +2,9 @@ import { decodeInferOutputs, encodeInferInputs, InfermeshError, tensorToJson, ty
 import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import { buildInputTensors } from '../models/build-input-tensors.js';
 import type { ServedModel } from '../models/served-model.js';
-
-/** Variant name until experiments route between several. */
-export const DEFAULT_VARIANT = 'default';
+import { routeRequest, type VariantRouterDependencies } from '../experiments/variant-router.js';
+import type { FeedbackTokenSigner } from '../feedback/feedback-token-signer.js';
+import type { ShadowRunner } from '../experiments/shadow/shadow-runner.js';
 
 /** The answer to `POST /v1/models/{model}/predict`. */
 export interface PredictResponse {
@@ -16,15 +16,21 @@ export interface PredictResponse {
   outputs: Record<string, JsonTensorValue>;
   /** True when the outputs are the configured default, not a prediction. */
   default: boolean;
+  /** Signed proof of this prediction for `POST /v1/feedback` (absent for a default output). */
+  feedbackToken?: string;
+  /** Whether the variant assignment is sticky for the request's entity (experiments only). */
+  sticky?: boolean;
   /** Enriched features that fell back to their defaults. */
   defaultedFeatures?: string[];
 }
 
 /** What a prediction needs besides the model. */
-export interface PredictDependencies {
+export interface PredictDependencies extends VariantRouterDependencies {
   now: () => number;
   metrics: GatewayMetrics;
   logger: Logger;
+  feedbackTokens: FeedbackTokenSigner;
+  shadows: ShadowRunner;
 }
 
 /** Errors after which a configured default output is returned instead (the SLO was missed). */
@@ -42,26 +48,33 @@ export async function predict(model: ServedModel, body: unknown, requestId: stri
   const enrichment = await model.enrichment.enrich(request.entity, { deadline, requestId });
   const tensors = buildInputTensors(config, { inputs: request.inputs, features: enrichment.features, entity: request.entity });
   const defaultedFeatures = enrichment.defaulted.length > 0 ? { defaultedFeatures: enrichment.defaulted } : {};
+  const routing = routeRequest(model, request.entity, dependencies);
+  const variant = routing.variant.name;
+  const stickiness = model.experiment === undefined ? {} : { sticky: routing.sticky };
   try {
     if (dependencies.now() >= deadline) {
       throw new InfermeshError('DEADLINE_EXCEEDED', `the ${config.deadlineMs} ms deadline passed during enrichment`);
     }
-    const result = await model.pool.infer(
-      {
-        modelName: config.workerModel ?? model.name,
-        id: requestId,
-        ...encodeInferInputs(tensors),
-        outputs: (config.outputs ?? []).map((name) => ({ name })),
-      },
-      { deadline: new Date(deadline), requestId },
-    );
-    const outputs = Object.fromEntries(decodeInferOutputs(result.response).map((tensor) => [tensor.name, tensorToJson(tensor)]));
-    return { requestId, model: model.name, variant: DEFAULT_VARIANT, version: result.response.modelVersion, outputs, default: false, ...defaultedFeatures };
+    const inferRequest = {
+      modelName: config.workerModel ?? model.name,
+      id: requestId,
+      ...encodeInferInputs(tensors),
+      outputs: (config.outputs ?? []).map((name) => ({ name })),
+    };
+    const callOptions = { deadline: new Date(deadline), requestId };
+    const result = await routing.variant.pool.infer(inferRequest, callOptions);
+    const liveOutputs = decodeInferOutputs(result.response);
+    dependencies.shadows.shadow(model, inferRequest, liveOutputs, callOptions);
+    const outputs = Object.fromEntries(liveOutputs.map((tensor) => [tensor.name, tensorToJson(tensor)]));
+    const version = result.response.modelVersion;
+    dependencies.statistics.recordTrial(model.name, variant);
+    const feedbackToken = dependencies.feedbackTokens.sign({ requestId, model: model.name, variant, version, entity: routing.entity });
+    return { requestId, model: model.name, variant, version, outputs, default: false, feedbackToken, ...stickiness, ...defaultedFeatures };
   } catch (error) {
     const typed = InfermeshError.from(error);
     if (config.defaultOutput === undefined || !DEFAULTABLE.has(typed.code)) throw typed;
     dependencies.metrics.defaultOutputs.inc({ model: model.name, reason: typed.code });
     dependencies.logger.warn({ requestId, model: model.name, reason: typed.code, message: typed.message }, 'answered with the default output');
-    return { requestId, model: model.name, variant: DEFAULT_VARIANT, outputs: config.defaultOutput, default: true, ...defaultedFeatures };
+    return { requestId, model: model.name, variant, outputs: config.defaultOutput, default: true, ...stickiness, ...defaultedFeatures };
   }
 }

@@ -1,0 +1,145 @@
+import { Ajv } from 'ajv';
+import { InfermeshError, NAME_PATTERN } from '@infermesh/shared';
+import type { PoolConfig } from '../models/model-config.js';
+
+/** One arm of an experiment: a model deployment (or fixed workers) that serves a share of traffic. */
+export interface VariantConfig {
+  name: string;
+  pool: PoolConfig;
+  /** False takes the variant out of live traffic at once (kill switch). */
+  enabled: boolean;
+  /** Live variants answer clients; shadow variants get copies whose answers are only compared. */
+  role: 'live' | 'shadow';
+  /** Relative share under the weighted policy. */
+  weight?: number;
+}
+
+/** Thompson sampling settings. */
+export interface ThompsonPolicyConfig {
+  type: 'thompson';
+  reward: 'binary' | 'continuous';
+  /** Floor of every enabled live variant's share (a new variant starts near it). */
+  minShare: number;
+  /** Trials every enabled variant gets before the sampler exploits. */
+  minTrials: number;
+  /** Per-hour decay of old evidence in (0, 1]; 1 keeps everything (stationary rewards). */
+  discountPerHour?: number;
+}
+
+/** Fixed shares: A/B tests and canaries. */
+export interface WeightedPolicyConfig {
+  type: 'weighted';
+}
+
+/** `experiments/{model}`: how a model's traffic is split between variants. */
+export interface ExperimentConfig {
+  /** Entity key that makes assignment sticky, e.g. userId. */
+  entityKey: string;
+  /** Length of the stickiness window, seconds: one entity keeps its variant within a window. */
+  stickinessSeconds: number;
+  policy: ThompsonPolicyConfig | WeightedPolicyConfig;
+  variants: VariantConfig[];
+  /** Share of live requests copied to shadow variants, and how many copies may run at once. */
+  shadow: { fraction: number; maxConcurrent: number };
+}
+
+/** Stickiness window when none is configured, seconds (one day). */
+export const DEFAULT_STICKINESS_SECONDS = 86_400;
+/** Copies to shadow variants in flight at once by default. */
+export const DEFAULT_SHADOW_CONCURRENCY = 8;
+
+const POOL_SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  minProperties: 1,
+  maxProperties: 1,
+  properties: {
+    static: { type: 'array', minItems: 1, items: { type: 'string', pattern: '^[^\\s:]+:\\d{1,5}$' } },
+    deployment: { type: 'string', pattern: NAME_PATTERN.source },
+  },
+};
+
+/** JSON Schema of an experiment config. */
+export const EXPERIMENT_CONFIG_SCHEMA = {
+  type: 'object',
+  required: ['entityKey', 'policy', 'variants'],
+  additionalProperties: false,
+  properties: {
+    entityKey: { type: 'string', minLength: 1 },
+    stickinessSeconds: { type: 'integer', minimum: 1 },
+    policy: {
+      oneOf: [
+        { type: 'object', required: ['type'], additionalProperties: false, properties: { type: { const: 'weighted' } } },
+        {
+          type: 'object',
+          required: ['type', 'reward'],
+          additionalProperties: false,
+          properties: {
+            type: { const: 'thompson' },
+            reward: { enum: ['binary', 'continuous'] },
+            minShare: { type: 'number', minimum: 0, maximum: 0.5 },
+            minTrials: { type: 'integer', minimum: 0 },
+            discountPerHour: { type: 'number', exclusiveMinimum: 0, maximum: 1 },
+          },
+        },
+      ],
+    },
+    variants: {
+      type: 'array',
+      minItems: 1,
+      items: {
+        type: 'object',
+        required: ['name', 'pool'],
+        additionalProperties: false,
+        properties: {
+          name: { type: 'string', pattern: NAME_PATTERN.source },
+          pool: POOL_SCHEMA,
+          enabled: { type: 'boolean' },
+          role: { enum: ['live', 'shadow'] },
+          weight: { type: 'number', minimum: 0 },
+        },
+      },
+    },
+    shadow: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { fraction: { type: 'number', minimum: 0, maximum: 1 }, maxConcurrent: { type: 'integer', minimum: 1 } },
+    },
+  },
+} as const;
+
+const validate = new Ajv({ allErrors: true }).compile(EXPERIMENT_CONFIG_SCHEMA);
+
+/** Parses and validates an experiment; INVALID_CONFIG says what is wrong. */
+export function parseExperimentConfig(model: string, text: string): ExperimentConfig {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new InfermeshError('INVALID_CONFIG', `experiment of model '${model}' is not JSON: ${(error as Error).message}`);
+  }
+  if (!validate(value)) {
+    const problems = (validate.errors ?? []).map((error) => `${error.instancePath || '/'} ${error.message ?? 'is invalid'}`);
+    throw new InfermeshError('INVALID_CONFIG', `experiment of model '${model}' is invalid: ${[...new Set(problems)].join('; ')}`);
+  }
+  const raw = value as Omit<ExperimentConfig, 'variants' | 'shadow' | 'stickinessSeconds' | 'policy'> & {
+    variants: (Omit<VariantConfig, 'enabled' | 'role'> & Partial<VariantConfig>)[];
+    shadow?: Partial<ExperimentConfig['shadow']>;
+    stickinessSeconds?: number;
+    policy: WeightedPolicyConfig | (Omit<ThompsonPolicyConfig, 'minShare' | 'minTrials'> & Partial<ThompsonPolicyConfig>);
+  };
+  const variants = raw.variants.map((variant) => ({ ...variant, enabled: variant.enabled ?? true, role: variant.role ?? 'live' }));
+  const names = new Set(variants.map((variant) => variant.name));
+  if (names.size !== variants.length) throw new InfermeshError('INVALID_CONFIG', `experiment of model '${model}' names a variant twice`);
+  if (!variants.some((variant) => variant.enabled && variant.role === 'live')) {
+    throw new InfermeshError('INVALID_CONFIG', `experiment of model '${model}' has no enabled live variant: clients would get no answer`);
+  }
+  const policy = raw.policy.type === 'thompson' ? { minShare: 0.01, minTrials: 100, ...raw.policy } : raw.policy;
+  return {
+    entityKey: raw.entityKey,
+    stickinessSeconds: raw.stickinessSeconds ?? DEFAULT_STICKINESS_SECONDS,
+    policy: policy as ExperimentConfig['policy'],
+    variants,
+    shadow: { fraction: raw.shadow?.fraction ?? 0, maxConcurrent: raw.shadow?.maxConcurrent ?? DEFAULT_SHADOW_CONCURRENCY },
+  };
+}

@@ -1,0 +1,90 @@
+import { decodeInferOutputs, InfermeshError, type Logger, type ModelInferRequest, type Tensor } from '@infermesh/shared';
+import { Counter, Histogram, type Registry } from 'prom-client';
+import type { ServedModel } from '../../models/served-model.js';
+import type { RandomSource } from '../policy/random-source.js';
+import { compareOutputs } from './compare-outputs.js';
+
+/** Differences between live and shadow outputs, buckets. */
+const DIFF_BUCKETS = [0, 1e-6, 1e-4, 1e-3, 0.01, 0.05, 0.1, 0.25, 0.5, 1];
+
+/** Shadow metrics: what was copied, how it compared. */
+export class ShadowMetrics {
+  readonly requests: Counter<'model' | 'variant' | 'outcome'>;
+  readonly maxAbsDiff: Histogram<'model' | 'variant'>;
+  readonly argmaxRows: Counter<'model' | 'variant' | 'agreement'>;
+
+  constructor(registry: Registry) {
+    this.requests = new Counter({
+      name: 'infermesh_gateway_shadow_requests_total',
+      help: 'Copies of live requests to shadow variants, by outcome (compared, failed, skipped_concurrency).',
+      labelNames: ['model', 'variant', 'outcome'],
+      registers: [registry],
+    });
+    this.maxAbsDiff = new Histogram({
+      name: 'infermesh_gateway_shadow_max_abs_diff',
+      help: 'Largest absolute difference between a shadow answer and the live one.',
+      labelNames: ['model', 'variant'],
+      buckets: DIFF_BUCKETS,
+      registers: [registry],
+    });
+    this.argmaxRows = new Counter({
+      name: 'infermesh_gateway_shadow_argmax_rows_total',
+      help: 'Output rows compared between shadow and live, by whether their argmax (top-1) agreed.',
+      labelNames: ['model', 'variant', 'agreement'],
+      registers: [registry],
+    });
+  }
+}
+
+/** What shadowing needs. */
+export interface ShadowRunnerDependencies {
+  metrics: ShadowMetrics;
+  logger: Logger;
+  random: RandomSource;
+}
+
+/**
+ * Copies a fraction of live requests to a model's shadow variants, at most `maxConcurrent`
+ * at once, and records how their answers compare. It never delays or changes the live
+ * response: copies start after it is computed and their results only reach metrics.
+ */
+export class ShadowRunner {
+  private inFlight = 0;
+
+  constructor(private readonly dependencies: ShadowRunnerDependencies) {}
+
+  /** Starts shadow copies of `request` (fire and forget) for a live answer `liveOutputs`. */
+  shadow(model: ServedModel, request: ModelInferRequest, liveOutputs: readonly Tensor[], options: { deadline: Date; requestId: string }): void {
+    const experiment = model.experiment;
+    if (experiment === undefined || experiment.shadow.fraction === 0) return;
+    const { metrics, logger, random } = this.dependencies;
+    for (const variant of model.variants) {
+      if (variant.config.role !== 'shadow' || !variant.config.enabled) continue;
+      if (random() >= experiment.shadow.fraction) continue;
+      if (this.inFlight >= experiment.shadow.maxConcurrent) {
+        metrics.requests.inc({ model: model.name, variant: variant.name, outcome: 'skipped_concurrency' });
+        continue;
+      }
+      this.inFlight += 1;
+      const labels = { model: model.name, variant: variant.name };
+      void variant.pool
+        .infer(request, options)
+        .then((result) => {
+          const comparison = compareOutputs(liveOutputs, decodeInferOutputs(result.response));
+          metrics.requests.inc({ ...labels, outcome: 'compared' });
+          metrics.maxAbsDiff.observe(labels, comparison.maxAbsDiff);
+          if (comparison.rows > 0) {
+            metrics.argmaxRows.inc({ ...labels, agreement: 'agree' }, comparison.argmaxAgreed);
+            metrics.argmaxRows.inc({ ...labels, agreement: 'disagree' }, comparison.rows - comparison.argmaxAgreed);
+          }
+        })
+        .catch((error: unknown) => {
+          metrics.requests.inc({ ...labels, outcome: 'failed' });
+          logger.debug({ requestId: options.requestId, ...labels, code: InfermeshError.from(error).code }, 'shadow call failed');
+        })
+        .finally(() => {
+          this.inFlight -= 1;
+        });
+    }
+  }
+}

@@ -1,6 +1,8 @@
 import { Ajv } from 'ajv';
 import { InfermeshError, NAME_PATTERN } from '@infermesh/shared';
 import type { PoolConfig } from '../models/model-config.js';
+import { checkPrior } from './policy/posteriors.js';
+import type { ExperimentPolicy } from './policy/policy-types.js';
 
 /** One arm of an experiment: a model deployment (or fixed workers) that serves a share of traffic. */
 export interface VariantConfig {
@@ -14,30 +16,14 @@ export interface VariantConfig {
   weight?: number;
 }
 
-/** Thompson sampling settings. */
-export interface ThompsonPolicyConfig {
-  type: 'thompson';
-  reward: 'binary' | 'continuous';
-  /** Floor of every enabled live variant's share (a new variant starts near it). */
-  minShare: number;
-  /** Trials every enabled variant gets before the sampler exploits. */
-  minTrials: number;
-  /** Per-hour decay of old evidence in (0, 1]; 1 keeps everything (stationary rewards). */
-  discountPerHour?: number;
-}
-
-/** Fixed shares: A/B tests and canaries. */
-export interface WeightedPolicyConfig {
-  type: 'weighted';
-}
-
 /** `experiments/{model}`: how a model's traffic is split between variants. */
 export interface ExperimentConfig {
   /** Entity key that makes assignment sticky, e.g. userId. */
   entityKey: string;
   /** Length of the stickiness window, seconds: one entity keeps its variant within a window. */
   stickinessSeconds: number;
-  policy: ThompsonPolicyConfig | WeightedPolicyConfig;
+  /** `weighted` (fixed shares: A/B, canary) or `thompson` (binary or continuous rewards, priors, floor, warm-up, discounting). */
+  policy: ExperimentPolicy;
   variants: VariantConfig[];
   /** Share of live requests copied to shadow variants, and how many copies may run at once. */
   shadow: { fraction: number; maxConcurrent: number };
@@ -69,7 +55,7 @@ export const EXPERIMENT_CONFIG_SCHEMA = {
     stickinessSeconds: { type: 'integer', minimum: 1 },
     policy: {
       oneOf: [
-        { type: 'object', required: ['type'], additionalProperties: false, properties: { type: { const: 'weighted' } } },
+        { type: 'object', required: ['type'], additionalProperties: false, properties: { type: { const: 'weighted' }, reward: { enum: ['binary', 'continuous'] } } },
         {
           type: 'object',
           required: ['type', 'reward'],
@@ -80,6 +66,11 @@ export const EXPERIMENT_CONFIG_SCHEMA = {
             minShare: { type: 'number', minimum: 0, maximum: 0.5 },
             minTrials: { type: 'integer', minimum: 0 },
             discountPerHour: { type: 'number', exclusiveMinimum: 0, maximum: 1 },
+            prior: {
+              type: 'object',
+              additionalProperties: false,
+              properties: { alpha: { type: 'number' }, beta: { type: 'number' }, mu: { type: 'number' }, kappa: { type: 'number' } },
+            },
           },
         },
       ],
@@ -126,7 +117,7 @@ export function parseExperimentConfig(model: string, text: string): ExperimentCo
     variants: (Omit<VariantConfig, 'enabled' | 'role'> & Partial<VariantConfig>)[];
     shadow?: Partial<ExperimentConfig['shadow']>;
     stickinessSeconds?: number;
-    policy: WeightedPolicyConfig | (Omit<ThompsonPolicyConfig, 'minShare' | 'minTrials'> & Partial<ThompsonPolicyConfig>);
+    policy: { type: 'weighted' | 'thompson'; minShare?: number; minTrials?: number };
   };
   const variants = raw.variants.map((variant) => ({ ...variant, enabled: variant.enabled ?? true, role: variant.role ?? 'live' }));
   const names = new Set(variants.map((variant) => variant.name));
@@ -135,6 +126,13 @@ export function parseExperimentConfig(model: string, text: string): ExperimentCo
     throw new InfermeshError('INVALID_CONFIG', `experiment of model '${model}' has no enabled live variant: clients would get no answer`);
   }
   const policy = raw.policy.type === 'thompson' ? { minShare: 0.01, minTrials: 100, ...raw.policy } : raw.policy;
+  if (policy.type === 'thompson') {
+    try {
+      checkPrior(policy as unknown as Parameters<typeof checkPrior>[0]);
+    } catch (error) {
+      throw new InfermeshError('INVALID_CONFIG', `experiment of model '${model}': ${(error as Error).message}`);
+    }
+  }
   return {
     entityKey: raw.entityKey,
     stickinessSeconds: raw.stickinessSeconds ?? DEFAULT_STICKINESS_SECONDS,

@@ -5,6 +5,7 @@ import type { Request } from 'express';
 import { parseExperimentConfig } from '../experiments/experiment-config.js';
 import { policyInputs } from '../experiments/variant-router.js';
 import { probabilityBest, trafficShares } from '../experiments/policy/experiment-policy.js';
+import { posteriorFor, posteriorMean, type RewardModel } from '../experiments/policy/posteriors.js';
 import { seededRandom } from '../experiments/policy/random-source.js';
 import type { StatisticsSource } from '../experiments/statistics/statistics-source.js';
 import type { FeedbackTokenSigner } from '../feedback/feedback-token-signer.js';
@@ -57,6 +58,7 @@ export function describeExperiment(model: ServedModel, statistics: StatisticsSou
   // Seeded: the same statistics always report the same figures.
   const shares = trafficShares(experiment.policy, inputs, seededRandom(`${model.name}|shares`), { samples: REPORT_SAMPLES });
   const best = probabilityBest(experiment.policy, inputs, seededRandom(`${model.name}|best`), { samples: REPORT_SAMPLES });
+  const rewardModel = (experiment.policy.type === 'thompson' ? experiment.policy : { reward: experiment.policy.reward ?? 'continuous' }) as RewardModel;
   return {
     model: model.name,
     entityKey: experiment.entityKey,
@@ -70,6 +72,8 @@ export function describeExperiment(model: ServedModel, statistics: StatisticsSou
       trials: input.stats.trials,
       rewards: input.stats.rewardSum,
       rewardMean: input.stats.trials > 0 ? input.stats.rewardSum / input.stats.trials : null,
+      posterior: posteriorFor(rewardModel, input.stats),
+      posteriorMean: posteriorMean(posteriorFor(rewardModel, input.stats)),
       probabilityBest: best[input.name] ?? 0,
       share: shares[input.name] ?? 0,
     })),

@@ -3,7 +3,7 @@
  * policy function starts here, so a bad configuration fails the same way everywhere:
  * INVALID_CONFIG, naming what is wrong.
  */
-import { InfermeshError } from '@infermesh/shared';
+import { InfermeshError } from '@infermesh/shared/errors';
 import { checkPrior } from './posteriors.js';
 import { weightOf, type ExperimentPolicy, type PosteriorModel, type VariantPolicyInput } from './policy-types.js';
 

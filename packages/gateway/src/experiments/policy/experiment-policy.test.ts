@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { InfermeshError } from '@infermesh/shared';
+import { InfermeshError } from '@infermesh/shared/errors';
 import { assignSticky, chooseVariant, probabilityBest, trafficShares, type ExperimentPolicy, type ThompsonPolicy, type VariantPolicyInput } from './experiment-policy.js';
 import { seededRandom } from './random-source.js';
 

@@ -1,6 +1,7 @@
 import { Ajv } from 'ajv';
 import { InfermeshError, NAME_PATTERN } from '@infermesh/shared';
-import type { PoolConfig } from '../models/model-config.js';
+import { POOL_CONFIG_SCHEMA, type PoolConfig } from '../models/model-config.js';
+import { parseValidatedJson } from '../config/parse-validated-json.js';
 import { checkPrior } from './policy/posteriors.js';
 import type { ExperimentPolicy } from './policy/policy-types.js';
 
@@ -33,17 +34,6 @@ export interface ExperimentConfig {
 export const DEFAULT_STICKINESS_SECONDS = 86_400;
 /** Copies to shadow variants in flight at once by default. */
 export const DEFAULT_SHADOW_CONCURRENCY = 8;
-
-const POOL_SCHEMA = {
-  type: 'object',
-  additionalProperties: false,
-  minProperties: 1,
-  maxProperties: 1,
-  properties: {
-    static: { type: 'array', minItems: 1, items: { type: 'string', pattern: '^[^\\s:]+:\\d{1,5}$' } },
-    deployment: { type: 'string', pattern: NAME_PATTERN.source },
-  },
-};
 
 /** JSON Schema of an experiment config. */
 export const EXPERIMENT_CONFIG_SCHEMA = {
@@ -84,7 +74,7 @@ export const EXPERIMENT_CONFIG_SCHEMA = {
         additionalProperties: false,
         properties: {
           name: { type: 'string', pattern: NAME_PATTERN.source },
-          pool: POOL_SCHEMA,
+          pool: POOL_CONFIG_SCHEMA,
           enabled: { type: 'boolean' },
           role: { enum: ['live', 'shadow'] },
           weight: { type: 'number', minimum: 0 },
@@ -103,16 +93,7 @@ const validate = new Ajv({ allErrors: true }).compile(EXPERIMENT_CONFIG_SCHEMA);
 
 /** Parses and validates an experiment; INVALID_CONFIG says what is wrong. */
 export function parseExperimentConfig(model: string, text: string): ExperimentConfig {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (error) {
-    throw new InfermeshError('INVALID_CONFIG', `experiment of model '${model}' is not JSON: ${(error as Error).message}`);
-  }
-  if (!validate(value)) {
-    const problems = (validate.errors ?? []).map((error) => `${error.instancePath || '/'} ${error.message ?? 'is invalid'}`);
-    throw new InfermeshError('INVALID_CONFIG', `experiment of model '${model}' is invalid: ${[...new Set(problems)].join('; ')}`);
-  }
+  const value = parseValidatedJson(`experiment of model '${model}'`, text, validate);
   const raw = value as Omit<ExperimentConfig, 'variants' | 'shadow' | 'stickinessSeconds' | 'policy'> & {
     variants: (Omit<VariantConfig, 'enabled' | 'role'> & Partial<VariantConfig>)[];
     shadow?: Partial<ExperimentConfig['shadow']>;

@@ -1,5 +1,6 @@
 import { Ajv } from 'ajv';
 import { DATATYPES, InfermeshError, NAME_PATTERN, type Datatype, type JsonTensorValue } from '@infermesh/shared';
+import { parseValidatedJson } from '../config/parse-validated-json.js';
 import { ENRICHER_CONFIG_SCHEMA, type EnricherConfig } from '../enrichment/enricher-config.js';
 
 /** Types a request input field may have. */
@@ -53,6 +54,18 @@ export const DEFAULT_DEADLINE_MS = 1_000;
 
 const SOURCE_PATTERN = '^(inputs|features|entity)\\.[A-Za-z0-9_.-]+$';
 
+/** JSON Schema of a pool: fixed addresses or one Consul deployment. */
+export const POOL_CONFIG_SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  minProperties: 1,
+  maxProperties: 1,
+  properties: {
+    static: { type: 'array', minItems: 1, items: { type: 'string', pattern: '^[^\\s:]+:\\d{1,5}$' } },
+    deployment: { type: 'string', pattern: NAME_PATTERN.source },
+  },
+} as const;
+
 /** JSON Schema of a model config. */
 export const MODEL_CONFIG_SCHEMA = {
   type: 'object',
@@ -94,16 +107,7 @@ export const MODEL_CONFIG_SCHEMA = {
     outputs: { type: 'array', items: { type: 'string' } },
     deadlineMs: { type: 'integer', minimum: 1, maximum: 600_000 },
     defaultOutput: { type: 'object' },
-    pool: {
-      type: 'object',
-      additionalProperties: false,
-      minProperties: 1,
-      maxProperties: 1,
-      properties: {
-        static: { type: 'array', minItems: 1, items: { type: 'string', pattern: '^[^\\s:]+:\\d{1,5}$' } },
-        deployment: { type: 'string', pattern: NAME_PATTERN.source },
-      },
-    },
+    pool: POOL_CONFIG_SCHEMA,
   },
 } as const;
 
@@ -111,16 +115,7 @@ const validateConfig = new Ajv({ allErrors: true }).compile(MODEL_CONFIG_SCHEMA)
 
 /** Parses and validates a model config; INVALID_CONFIG names every problem. */
 export function parseModelConfig(model: string, text: string): ModelConfig {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (error) {
-    throw new InfermeshError('INVALID_CONFIG', `config of model '${model}' is not JSON: ${(error as Error).message}`);
-  }
-  if (!validateConfig(value)) {
-    const problems = (validateConfig.errors ?? []).map((error) => `${error.instancePath || '/'} ${error.message ?? 'is invalid'}`);
-    throw new InfermeshError('INVALID_CONFIG', `config of model '${model}' is invalid: ${problems.join('; ')}`);
-  }
+  const value = parseValidatedJson(`config of model '${model}'`, text, validateConfig);
   const config = value as Partial<ModelConfig> & Pick<ModelConfig, 'tensors' | 'pool'>;
   const full: ModelConfig = {
     ...config,

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -179,7 +179,9 @@ describe('SLO miss and worker loss', () => {
     await configure('churn', churnConfig());
     await eventually('back on real workers', async () => (await post('/v1/models/churn/predict', { entity: { userId: 'u1' }, inputs: { age: 1, tenureYears: 1 } })).body?.version === 'v1', 10_000);
     // Written behind the CLI's back (the CLI validates): the gateway must still refuse it.
-    writeFileSync(join(registryDir, 'models/churn/config'), '{"tensors": {}, "pool": {}}');
+    // Atomically (temp file + rename), as any writer should: a reader must never see it half written.
+    writeFileSync(join(registryDir, 'models/churn/config.tmp'), '{"tensors": {}, "pool": {}}');
+    renameSync(join(registryDir, 'models/churn/config.tmp'), join(registryDir, 'models/churn/config'));
     await eventually('rejection logged', () => gateway.logs.some((line) => line.includes('model config rejected')), 10_000);
     const response = await post('/v1/models/churn/predict', { entity: { userId: 'u1' }, inputs: { age: 1, tenureYears: 1 } });
     assert.equal(response.status, 200);

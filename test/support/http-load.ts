@@ -1,3 +1,5 @@
+import { startLoops, type Loops } from './concurrent-loops.js';
+
 /** One HTTP request of a load run. */
 export interface HttpCall {
   status: number;
@@ -5,32 +7,17 @@ export interface HttpCall {
 }
 
 /** A running HTTP load: `stop()` ends it and returns every call. */
-export interface HttpLoad {
-  readonly calls: HttpCall[];
-  stop(): Promise<HttpCall[]>;
-}
+export type HttpLoad = Loops<HttpCall>;
 
 /** Runs `callers` concurrent POST loops of `body` to `url` until stopped; network errors are recorded as status 0. */
 export function startHttpLoad(url: string, body: object, callers: number): HttpLoad {
-  const calls: HttpCall[] = [];
-  let running = true;
   const payload = JSON.stringify(body);
-  const loops = Array.from({ length: callers }, async () => {
-    while (running) {
-      try {
-        const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: payload });
-        calls.push({ status: response.status, body: await response.text() });
-      } catch (error) {
-        calls.push({ status: 0, body: (error as Error).message });
-      }
+  return startLoops(callers, async () => {
+    try {
+      const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: payload });
+      return { status: response.status, body: await response.text() };
+    } catch (error) {
+      return { status: 0, body: (error as Error).message };
     }
   });
-  return {
-    calls,
-    stop: async () => {
-      running = false;
-      await Promise.all(loops);
-      return calls;
-    },
-  };
 }

@@ -1,4 +1,5 @@
 import type { Client } from '@grpc/grpc-js';
+import { startLoops, type Loops } from './concurrent-loops.js';
 import { unary } from './proto-client.js';
 
 /** One ModelInfer call as the load generator saw it. */
@@ -12,40 +13,24 @@ export interface CallRecord {
 }
 
 /** A running load: `stop()` ends it and returns every call, in issue order. */
-export interface Load {
-  readonly calls: CallRecord[];
-  stop(): Promise<CallRecord[]>;
-}
+export type Load = Loops<CallRecord>;
 
 /**
  * Runs `callers` concurrent ModelInfer loops against one client until stopped: the steady
  * traffic a promotion must not disturb. Each call is recorded with the version that answered.
  */
 export function startLoad(client: Client, request: object, callers: number, timeoutMs = 5_000): Load {
-  const calls: CallRecord[] = [];
-  let seq = 0;
-  let running = true;
-  const loops = Array.from({ length: callers }, async () => {
-    while (running) {
-      const record: CallRecord = { seq: seq++, startedAt: performance.now(), endedAt: 0 };
-      try {
-        const response = await unary<{ model_version: string }>(client, 'ModelInfer', request, timeoutMs);
-        record.version = response.model_version;
-      } catch (error) {
-        record.error = (error as Error).message;
-      }
-      record.endedAt = performance.now();
-      calls.push(record);
+  return startLoops(callers, async (seq) => {
+    const record: CallRecord = { seq, startedAt: performance.now(), endedAt: 0 };
+    try {
+      const response = await unary<{ model_version: string }>(client, 'ModelInfer', request, timeoutMs);
+      record.version = response.model_version;
+    } catch (error) {
+      record.error = (error as Error).message;
     }
+    record.endedAt = performance.now();
+    return record;
   });
-  return {
-    calls,
-    stop: async () => {
-      running = false;
-      await Promise.all(loops);
-      return [...calls].sort((a, b) => a.seq - b.seq);
-    },
-  };
 }
 
 /** The distinct versions in order of first appearance, collapsing runs: [v1, v2] means one switch. */

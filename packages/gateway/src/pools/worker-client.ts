@@ -1,10 +1,6 @@
-import type { GRPCInferenceServiceClient, ModelInferResponse__Output, ModelMetadataResponse__Output } from '@infermesh/shared';
+import type { ModelInferRequest, ModelInferResponse__Output, ModelMetadataResponse__Output } from '@infermesh/shared';
 
-/**
- * A ModelInfer request in the loader's camelCase form. `@infermesh/shared` exports only the
- * `__Output` variant, so the input type is taken from the generated client's signature.
- */
-export type ModelInferRequest = Parameters<GRPCInferenceServiceClient['ModelInfer']>[0];
+export type { ModelInferRequest };
 
 /** Per-call options of {@link WorkerClient.modelInfer}. */
 export interface WorkerCallOptions {

@@ -64,6 +64,16 @@ for (const [name, makeStore] of stores) {
       assert.ok(Date.now() - started < 5_000, 'woke on the write, not on the timeout');
     });
 
+    test('index 0 is answered at once, even for an absent key or an empty prefix, with an index to block on next', async () => {
+      const kv = await makeStore();
+      const started = Date.now();
+      const key = await kv.waitForChange('nothing-here', 0, { waitMs: 20_000 });
+      const prefix = await kv.waitForPrefixChange('empty/', 0, { waitMs: 20_000 });
+      assert.ok(Date.now() - started < 5_000, 'a first read does not wait for a change');
+      assert.ok(key.index > 0 && prefix.index > 0, 'the index to wait from next is never 0 (0 would not block)');
+      assert.deepEqual(prefix.entries, []);
+    });
+
     test('waitForChange on an absent key wakes when it is created', async () => {
       const kv = await makeStore();
       const first = await kv.waitForChange('later', 0, { waitMs: 100 });

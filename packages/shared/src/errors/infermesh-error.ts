@@ -9,6 +9,9 @@ export interface InfermeshErrorOptions {
   cause?: unknown;
 }
 
+/** What clients are told about an unexpected error. */
+export const INTERNAL_CLIENT_MESSAGE = 'internal error; it was logged with this request id';
+
 /** The one error type infermesh throws on purpose; anything else is a bug (INTERNAL). */
 export class InfermeshError extends Error {
   readonly code: ErrorCode;
@@ -21,6 +24,14 @@ export class InfermeshError extends Error {
     this.code = code;
     this.details = options.details ?? {};
     this.retriable = options.retriable ?? false;
+  }
+
+  /**
+   * The message a client may see. An INTERNAL error is a bug whose message may name files,
+   * hosts or secrets: clients get a fixed sentence, the log keeps the real one.
+   */
+  get clientMessage(): string {
+    return this.code === 'INTERNAL' ? INTERNAL_CLIENT_MESSAGE : this.message;
   }
 
   /** Wraps anything thrown into an InfermeshError; unknown errors become INTERNAL. */

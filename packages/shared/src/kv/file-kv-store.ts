@@ -14,6 +14,13 @@ const STALE_LOCK_MS = 30_000;
 const LOCK_SUFFIX = '.lock';
 const TEMP_SUFFIX = '.tmp';
 
+/**
+ * Index of an absent key or an empty prefix. Not 0: index 0 asks "what is there now?" and is
+ * answered at once (as Consul does), so a watcher of an empty registry starts at once and then
+ * blocks on this index like on any other.
+ */
+const NOTHING_INDEX = 1;
+
 /** Index of a value: a 48-bit digest of its content, so equal content means unchanged. */
 function indexOf(value: string): number {
   return Number.parseInt(createHash('sha256').update(value).digest('hex').slice(0, 12), 16) || 1;
@@ -85,8 +92,8 @@ export class FileKvStore implements KvStore {
     const deadline = Date.now() + options.waitMs;
     for (;;) {
       const entry = await this.get(key);
-      const current = entry?.index ?? 0;
-      if (current !== index || Date.now() >= deadline || options.signal?.aborted) return { entry, index: current };
+      const current = entry?.index ?? NOTHING_INDEX;
+      if (index === 0 || current !== index || Date.now() >= deadline || options.signal?.aborted) return { entry, index: current };
       await sleep(Math.min(this.pollIntervalMs, Math.max(0, deadline - Date.now())), undefined, { signal: options.signal }).catch(() => undefined);
     }
   }
@@ -95,9 +102,9 @@ export class FileKvStore implements KvStore {
     const deadline = Date.now() + options.waitMs;
     for (;;) {
       const entries = await this.list(prefix);
-      // One index for the whole prefix: a digest of every key and value under it (0 when empty).
-      const current = entries.length === 0 ? 0 : indexOf(entries.map((entry) => `${entry.key}\u0000${entry.value}`).join('\u0001'));
-      if (current !== index || Date.now() >= deadline || options.signal?.aborted) return { entries, index: current };
+      // One index for the whole prefix: a digest of every key and value under it.
+      const current = entries.length === 0 ? NOTHING_INDEX : indexOf(entries.map((entry) => `${entry.key}\u0000${entry.value}`).join('\u0001'));
+      if (index === 0 || current !== index || Date.now() >= deadline || options.signal?.aborted) return { entries, index: current };
       await sleep(Math.min(this.pollIntervalMs, Math.max(0, deadline - Date.now())), undefined, { signal: options.signal }).catch(() => undefined);
     }
   }

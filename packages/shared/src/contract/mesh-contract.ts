@@ -1,0 +1,19 @@
+/**
+ * Names that several processes must agree on. Each one lives here only: a worker that
+ * registers under one service name and a gateway that discovers another would fail silently.
+ */
+
+/** Consul service name every worker registers under and the gateway discovers. */
+export const WORKER_SERVICE_NAME = 'infermesh-worker';
+
+/** Consul KV prefix of the registry (models, experiments, statistics records) by default. */
+export const DEFAULT_KV_PREFIX = 'infermesh/';
+
+/** HTTP header and gRPC metadata key carrying the request id from client to gateway to worker. */
+export const REQUEST_ID_HEADER = 'x-request-id';
+
+/** grpc.health.v1 service name of the worker's inference service (the gateway probes it, Consul and Nomad check it). */
+export const INFERENCE_HEALTH_SERVICE = 'inference.GRPCInferenceService';
+
+/** gRPC trailer carrying an infermesh error code across the gateway↔worker hop. */
+export const ERROR_CODE_METADATA_KEY = 'infermesh-error-code';

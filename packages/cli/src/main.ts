@@ -5,9 +5,10 @@ import { inferCommand } from './commands/infer-command.js';
 import { workerCommand } from './commands/worker-command.js';
 import { modelsCommand } from './commands/models-command.js';
 import { gatewayCommand } from './commands/gateway-command.js';
+import { eventsCommand } from './commands/events-command.js';
 import { CLI_VERSION } from './cli-version.js';
 
-const COMMANDS: readonly Command[] = [gatewayCommand, workerCommand, modelsCommand, inferCommand];
+const COMMANDS: readonly Command[] = [gatewayCommand, workerCommand, modelsCommand, eventsCommand, inferCommand];
 
 function usage(): string {
   const width = Math.max(...COMMANDS.map((command) => command.name.length)) + 2;

@@ -1,0 +1,16 @@
+import { createEnvelope, type EnvelopeContext, type EventInput } from './event-envelope.js';
+
+/** One event as a spool or event-file line. */
+export interface EncodedEvent {
+  /** The envelope as JSON, ending in a newline. */
+  line: string;
+  /** UTF-8 length of `line`. */
+  bytes: number;
+  type: EventInput['type'];
+}
+
+/** Wraps `event` in its envelope and serialises it as one NDJSON line; throws if `data` is not serialisable. */
+export function encodeEventLine(event: EventInput, context: EnvelopeContext): EncodedEvent {
+  const line = `${JSON.stringify(createEnvelope(event, context))}\n`;
+  return { line, bytes: Buffer.byteLength(line), type: event.type };
+}

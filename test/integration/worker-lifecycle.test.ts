@@ -9,6 +9,7 @@ import { createWorker, loadModelRuntime, WORKER_OPTIONS, type WorkerConfig } fro
 import { loadConfig } from '@infermesh/shared';
 import { Registry } from 'prom-client';
 import { freshFixtures } from '../support/fixtures-dir.js';
+import { eventually } from '../support/load-generator.js';
 import { healthClient, inferenceClient, unary, type CallError } from '../support/proto-client.js';
 import { runCli, startWorkerProcess } from '../support/worker-process.js';
 
@@ -116,25 +117,107 @@ describe('health', () => {
 });
 
 describe('graceful shutdown', () => {
-  test('SIGTERM lets an in-flight call finish, refuses new ones, and exits 0', async () => {
-    const worker = await startWorkerProcess(['--model', 'heavy', '--version', '1', '--artifact', fixtures.heavy.uri, '--sha256', fixtures.heavy.sha256, '--shutdown-grace-ms', '30000']);
+  test('stop() drains: the call in flight finishes on its model, new calls are refused meanwhile, stop ends after the answer', async () => {
+    // The real runtime, with each call parked until the test releases it: the call is provably
+    // inside the model when the worker is told to stop, with the event loop free.
+    let gateCalls = false;
+    let callEntered: () => void = () => undefined;
+    const entered = new Promise<void>((resolve) => (callEntered = resolve));
+    let releaseCall: () => void = () => undefined;
+    const released = new Promise<void>((resolve) => (releaseCall = resolve));
+    const config = loadConfig<WorkerConfig>(WORKER_OPTIONS, {
+      overrides: { model: 'churn', version: 'v1', artifact: fixtures.logistic.uri, sha256: fixtures.logistic.sha256, host: '127.0.0.1', port: 0, metricsHost: '127.0.0.1', metricsPort: 0 },
+    });
+    const worker = await createWorker(config, {
+      logger: createLogger({ service: 'worker', level: 'silent' }),
+      registry: new Registry(),
+      serverVersion: 'test',
+      loadRuntime: async (...args) => {
+        const runtime = await loadModelRuntime(...args);
+        return {
+          platform: runtime.platform,
+          inputs: runtime.inputs,
+          outputs: runtime.outputs,
+          infer: async (inputs, outputNames) => {
+            if (gateCalls) {
+              callEntered();
+              await released;
+            }
+            return runtime.infer(inputs, outputNames);
+          },
+          dispose: () => runtime.dispose(),
+        };
+      },
+    });
+    await worker.ready;
+    gateCalls = true;
+    const address = `127.0.0.1:${worker.port}`;
+    const client = inferenceClient(address);
+    after(() => client.close());
+    const events: string[] = [];
+    const inFlight = unary<{ model_version: string; outputs: { shape: string[]; contents: { fp32_contents: number[] } }[] }>(client, 'ModelInfer', {
+      model_name: 'churn',
+      inputs: [{ name: 'features', datatype: 'FP32', shape: [1, 4], contents: { fp32_contents: [0.5, 1, 2, 0.1] } }],
+    }).then((response) => {
+      events.push('answered');
+      return response;
+    });
+    await entered;
+
+    const stopped = worker.stop().then(() => events.push('stopped'));
+    await eventually('new connections to be refused', async () => {
+      const newcomer = inferenceClient(address);
+      try {
+        await unary(newcomer, 'ServerLive', {}, 2_000);
+        return false;
+      } catch (error) {
+        return (error as CallError).code === status.UNAVAILABLE;
+      } finally {
+        newcomer.close();
+      }
+    });
+    assert.deepEqual(events, [], 'while the call is inside the model, it is neither answered nor cancelled, and stop() waits');
+
+    releaseCall();
+    const response = await inFlight;
+    await stopped;
+    assert.equal(response.model_version, 'v1');
+    assert.deepEqual(response.outputs[0]?.shape, ['1', '1']);
+    assert.ok(Number.isFinite(response.outputs[0]?.contents.fp32_contents[0]), 'the model computed the answer');
+    assert.deepEqual(events, ['answered', 'stopped']);
+  });
+
+  test('SIGTERM while calls are queued on the model: every one is answered, then the process exits 0', async () => {
+    const worker = await startWorkerProcess(['--model', 'heavy', '--version', '1', '--artifact', fixtures.heavy.uri, '--sha256', fixtures.heavy.sha256, '--shutdown-grace-ms', '120000']);
+    after(() => worker.process.kill('SIGKILL'));
     const client = inferenceClient(worker.address);
     after(() => client.close());
+    const events: string[] = [];
+    void worker.exited.then(() => events.push('exited'));
     const rows = 2048;
-    const started = performance.now();
-    const inFlight = unary<{ outputs: { shape: string[] }[] }>(client, 'ModelInfer', {
+    const request = {
       model_name: 'heavy',
       inputs: [{ name: 'x', datatype: 'FP32', shape: [rows, 256] }],
       raw_input_contents: [Buffer.from(new Float32Array(rows * 256).fill(0.5).buffer)],
-    }, 60_000);
-    // Give the call time to reach the model before the signal.
-    await new Promise((resolve) => setTimeout(resolve, 150));
+    };
+    const calls = Array.from({ length: 6 }, () =>
+      unary<{ model_version: string; outputs: { shape: string[] }[] }>(client, 'ModelInfer', request, 120_000).then((response) => {
+        events.push('answered');
+        return response;
+      }),
+    );
+    // onnxruntime-node computes on the main thread, one call after another: once the first
+    // answer is back, the worker holds the others and handles the signal only between them.
+    await Promise.race(calls);
     worker.process.kill('SIGTERM');
-    const response = await inFlight;
-    const callMs = performance.now() - started;
-    assert.deepEqual(response.outputs[0]?.shape, [String(rows), '256']);
-    assert.ok(callMs > 150, `the call must still have been running at SIGTERM (took ${callMs.toFixed(0)} ms)`);
+    const responses = await Promise.all(calls);
+    for (const response of responses) {
+      assert.equal(response.model_version, '1');
+      assert.deepEqual(response.outputs[0]?.shape, [String(rows), '256']);
+    }
     assert.equal(await worker.exited, 0);
+    assert.deepEqual(events, [...calls.map(() => 'answered'), 'exited']);
+    assert.ok(worker.logs.some((line) => line.includes('"msg":"shutting down"')), 'the worker handled the signal');
     await assert.rejects(unary(client, 'ServerLive', {}, 2_000), (error: CallError) => error.code === status.UNAVAILABLE);
   });
 });

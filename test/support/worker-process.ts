@@ -4,8 +4,8 @@ import { createInterface } from 'node:readline';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const CLI_MAIN = 'packages/cli/src/main.ts';
-/** Milliseconds a worker may take to start serving in tests. */
-const START_TIMEOUT_MS = 30_000;
+/** Milliseconds a worker or gateway process may take to serve: tsx compiles on start, and CI machines are shared. */
+const START_TIMEOUT_MS = 60_000;
 
 /** A server (worker or gateway) started as its own process through the real CLI. */
 export interface WorkerProcess {
@@ -36,19 +36,33 @@ function spawnCli(args: readonly string[]): ChildProcess {
   });
 }
 
-/** Runs `infermesh <args>` to completion. */
-export function runCli(args: readonly string[]): Promise<CliResult> {
+/**
+ * Runs `infermesh <args>` to completion. With `timeoutMs`, a process still running then is
+ * killed (SIGKILL) and reported with `timedOut: true`: for tests whose failure mode is a hang.
+ */
+export function runCli(args: readonly string[], options: { timeoutMs?: number } = {}): Promise<CliResult & { timedOut?: boolean }> {
   const child = spawnCli(args);
   let stdout = '';
   let stderr = '';
+  let timedOut = false;
   child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  return new Promise((resolve) => child.on('exit', (code) => resolve({ code, stdout, stderr })));
+  const timer = options.timeoutMs === undefined ? undefined : setTimeout(() => ((timedOut = true), child.kill('SIGKILL')), options.timeoutMs);
+  return new Promise((resolve) =>
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr, ...(timedOut ? { timedOut } : {}) });
+    }),
+  );
 }
 
-/** Starts `infermesh worker` on free loopback ports and waits until it serves. */
-export async function startWorkerProcess(args: readonly string[]): Promise<WorkerProcess> {
-  return startServerProcess(['worker', '--host', '127.0.0.1', '--port', '0', '--metrics-host', '127.0.0.1', '--metrics-port', '0', ...args], 'worker listening; loading model', 'worker serving');
+/**
+ * Starts `infermesh worker` on free loopback ports and waits until it serves, or until it
+ * logs `until` (after the line naming its ports), e.g. 'following deployment'.
+ */
+export async function startWorkerProcess(args: readonly string[], options: { until?: string } = {}): Promise<WorkerProcess> {
+  const listening = 'worker listening; loading model';
+  return startServerProcess(['worker', '--host', '127.0.0.1', '--port', '0', '--metrics-host', '127.0.0.1', '--metrics-port', '0', ...args], listening, options.until ?? 'worker serving');
 }
 
 /** Starts `infermesh gateway` on a free loopback port and waits until its model configs are read. */
@@ -63,7 +77,11 @@ async function startServerProcess(args: readonly string[], listeningMessage: str
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   child.stderr?.on('data', (chunk: Buffer) => logs.push(chunk.toString()));
   const ports = new Promise<{ port: number; metricsPort: number }>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${args[0]} did not start within ${START_TIMEOUT_MS} ms:\n${logs.join('\n')}`)), START_TIMEOUT_MS);
+    const timer = setTimeout(() => {
+      // A process that did not start must not outlive the test that waited for it.
+      child.kill('SIGKILL');
+      reject(new Error(`${args[0]} did not start within ${START_TIMEOUT_MS} ms:\n${logs.join('\n')}`));
+    }, START_TIMEOUT_MS);
     let listening: { port: number; metricsPort: number } | undefined;
     createInterface({ input: child.stdout! }).on('line', (line) => {
       logs.push(line);

@@ -1,10 +1,11 @@
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import {
+  collectProcessMetrics,
   ConsulKvStore,
   createConsulClient,
   FileKvStore,
+  INFERENCE_HEALTH_SERVICE,
   InfermeshError,
-  loadHealthProto,
   loadInferenceProto,
   ModelRegistry,
   startMetricsServer,
@@ -12,12 +13,12 @@ import {
   type MetricsServer,
 } from '@infermesh/shared';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { collectDefaultMetrics, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import { ArtifactCache } from './artifacts/artifact-cache.js';
 import { versionSource, type WorkerConfig } from './config/worker-options.js';
 import { ConsulServiceRegistration } from './discovery/consul-service-registration.js';
-import { HealthStatusBoard } from './grpc/health-status-board.js';
 import { createInferenceService } from './grpc/inference-service.js';
+import { WorkerHealth } from './grpc/worker-health.js';
 import { WorkerMetrics } from './metrics/worker-metrics.js';
 import { DeploymentFollower } from './reload/deployment-follower.js';
 import { ModelLoader } from './reload/model-loader.js';
@@ -25,8 +26,6 @@ import { ModelSlot } from './reload/model-slot.js';
 import { loadModelRuntime } from './runtime/load-model-runtime.js';
 import type { LoadedModel } from './runtime/loaded-model.js';
 
-/** Service name of the inference service in grpc.health.v1. */
-export const INFERENCE_SERVICE_NAME = 'inference.GRPCInferenceService';
 
 /** What a worker is built from besides its config. */
 export interface WorkerDependencies {
@@ -47,7 +46,12 @@ export interface Worker {
   /** Bound gRPC port (useful when the config asked for port 0). */
   port: number;
   metricsPort: number;
-  /** Resolves once a model serves and health is SERVING; in static mode rejects if loading failed. */
+  /**
+   * Resolves once a model serves, health is SERVING and the worker is in the catalog (with
+   * `--register`; Consul being unreachable only delays that in the background). Rejects, after
+   * the worker has stopped and released everything, if it cannot serve: in static mode a version
+   * that fails to load, in both modes a registration Consul refuses for good.
+   */
   ready: Promise<void>;
   /** Graceful stop: NOT_SERVING, leave the catalog, refuse new calls, let in-flight ones finish within the grace period. */
   stop(): Promise<void>;
@@ -61,20 +65,31 @@ async function bindServer(server: Server, host: string, port: number): Promise<n
   });
 }
 
+async function serveMetrics(registry: Registry, host: string, port: number): Promise<MetricsServer> {
+  try {
+    return await startMetricsServer(registry, host, port);
+  } catch (error) {
+    throw new InfermeshError('INVALID_CONFIG', `cannot serve metrics on ${host}:${port}: ${(error as Error).message}`, { cause: error });
+  }
+}
+
 /**
  * Starts a worker: binds gRPC (health NOT_SERVING), starts /metrics, then loads a version —
  * the configured artifact (static mode) or whatever the followed deployment names (registry
  * mode, hot-reloaded) — and turns SERVING. Binding first lets Consul and Nomad see a
- * starting worker as unhealthy rather than absent.
+ * starting worker as unhealthy rather than absent. Whatever fails on the way stops what was
+ * already started before the error reaches the caller, so a worker that cannot serve leaves
+ * no port, timer or registration behind.
  */
 export async function createWorker(config: WorkerConfig, dependencies: WorkerDependencies): Promise<Worker> {
+  // Everything that can refuse the config is built before anything starts.
   const source = versionSource(config);
+  const consul = config.consul === undefined ? undefined : createConsulClient(config.consul, config.consulToken);
   const logger = dependencies.logger;
   const metrics = new WorkerMetrics(dependencies.registry);
-  collectDefaultMetrics({ register: dependencies.registry });
-  const health = new HealthStatusBoard([INFERENCE_SERVICE_NAME]);
+  collectProcessMetrics(dependencies.registry);
+  const health = new WorkerHealth([INFERENCE_HEALTH_SERVICE]);
   const slot = new ModelSlot((error, model) => logger.error({ err: error, version: model.version }, 'disposing a retired model failed'));
-
   const server = new Server({
     'grpc.max_receive_message_length': config.maxMessageBytes,
     'grpc.max_send_message_length': config.maxMessageBytes,
@@ -83,31 +98,7 @@ export async function createWorker(config: WorkerConfig, dependencies: WorkerDep
     loadInferenceProto().inference.GRPCInferenceService.service,
     createInferenceService({ models: slot, metrics, logger, serverVersion: dependencies.serverVersion }),
   );
-  server.addService(loadHealthProto().grpc.health.v1.Health.service, health.handlers());
-  const port = await bindServer(server, config.host, config.port);
-  let metricsServer: MetricsServer;
-  try {
-    metricsServer = await startMetricsServer(dependencies.registry, config.metricsHost, config.metricsPort);
-  } catch (error) {
-    server.forceShutdown();
-    throw new InfermeshError('INVALID_CONFIG', `cannot serve metrics on ${config.metricsHost}:${config.metricsPort}: ${(error as Error).message}`, { cause: error });
-  }
-  logger.info({ port, metricsPort: metricsServer.port, model: config.model, source, deployment: config.deployment }, 'worker listening; loading model');
-
-  const consul = config.consul === undefined ? undefined : createConsulClient(config.consul, config.consulToken);
-  const registration =
-    config.register && consul
-      ? new ConsulServiceRegistration(
-          consul,
-          {
-            address: config.advertiseAddress ?? (config.host === '0.0.0.0' ? '127.0.0.1' : config.host),
-            port,
-            model: config.model,
-            deployment: config.deployment ?? 'static',
-          },
-          logger,
-        )
-      : undefined;
+  health.addTo(server);
   const loader = new ModelLoader({
     cache: new ArtifactCache({
       dir: config.artifactCacheDir,
@@ -119,13 +110,58 @@ export async function createWorker(config: WorkerConfig, dependencies: WorkerDep
     runtimeOptions: { onnxIntraOpThreads: config.onnxIntraOpThreads, lookupKeyField: config.lookupKeyField },
     logger,
   });
-  const onServing = (model: LoadedModel) => {
-    health.setAll('SERVING');
-    void registration?.update(model.version);
+
+  // Started below; stop() releases whichever of them exist, so it also undoes a partial start.
+  let metricsServer: MetricsServer | undefined;
+  let registration: ConsulServiceRegistration | undefined;
+  let follower: DeploymentFollower | undefined;
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      health.shutdown();
+      await registration?.deregister();
+      await follower?.stop();
+      await shutdownGracefully(server, config.shutdownGraceMs, logger);
+      await metricsServer?.close();
+      await slot.close();
+      logger.info('worker stopped');
+    })();
+    return stopping;
   };
 
-  let follower: DeploymentFollower | undefined;
-  let ready: Promise<void>;
+  let port: number;
+  try {
+    port = await bindServer(server, config.host, config.port);
+    metricsServer = await serveMetrics(dependencies.registry, config.metricsHost, config.metricsPort);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  logger.info({ port, metricsPort: metricsServer.port, model: config.model, source, deployment: config.deployment }, 'worker listening; loading model');
+
+  if (config.register && consul) {
+    registration = new ConsulServiceRegistration(
+      consul,
+      {
+        address: config.advertiseAddress ?? (config.host === '0.0.0.0' ? '127.0.0.1' : config.host),
+        port,
+        model: config.model,
+        deployment: config.deployment ?? 'static',
+      },
+      logger,
+    );
+  }
+  // The first registration decides whether start-up succeeded; later ones only log.
+  let firstRegistration: Promise<void> | undefined;
+  const onServing = (model: LoadedModel) => {
+    if (stopping) return; // a load that finished during shutdown must not turn the worker SERVING again
+    health.setAll('SERVING');
+    const registered = registration?.update(model.version);
+    if (firstRegistration === undefined) firstRegistration = registered ?? Promise.resolve();
+    else void registered?.catch((error: unknown) => logger.error({ err: error, version: model.version }, 'Consul refused the catalog update; the catalog shows the previous version'));
+  };
+
+  let loaded: Promise<void>;
   if (source === 'registry') {
     const kv = consul ? new ConsulKvStore(consul, config.kvPrefix) : new FileKvStore(config.registryDir!);
     follower = new DeploymentFollower(config.model, config.deployment!, {
@@ -141,37 +177,24 @@ export async function createWorker(config: WorkerConfig, dependencies: WorkerDep
     });
     logger.info({ registry: kv.description, deployment: config.deployment }, 'following deployment');
     follower.start();
-    ready = follower.ready;
+    loaded = follower.ready;
   } else {
-    ready = loader
+    loaded = loader
       .load(config.model, config.version!, { uri: config.artifact!, sha256: config.sha256!, metadata: {}, ...(config.format ? { format: config.format } : {}) })
-      .then(({ loaded, timings }) => {
-        slot.swap(loaded);
-        metrics.setServing(loaded);
-        logger.info({ model: loaded.name, version: loaded.version, platform: loaded.runtime.platform, ...timings }, 'model loaded');
-        onServing(loaded);
+      .then(({ loaded: model, timings }) => {
+        slot.swap(model);
+        metrics.setServing(model);
+        logger.info({ model: model.name, version: model.version, platform: model.runtime.platform, ...timings }, 'model loaded');
+        onServing(model);
       });
   }
-
-  let stopping: Promise<void> | undefined;
-  const stop = (): Promise<void> => {
-    stopping ??= (async () => {
-      health.setAll('NOT_SERVING');
-      health.endWatches();
-      await registration?.deregister();
-      await follower?.stop();
-      await shutdownGracefully(server, config.shutdownGraceMs, logger);
-      await metricsServer.close();
-      await slot.close();
-      logger.info('worker stopped');
-    })();
-    return stopping;
-  };
-  const failFast = ready.catch(async (error: unknown) => {
-    await stop();
-    throw error;
-  });
-  return { port, metricsPort: metricsServer.port, ready: failFast, stop };
+  const ready = loaded
+    .then(() => firstRegistration)
+    .catch(async (error: unknown) => {
+      await stop();
+      throw error;
+    });
+  return { port, metricsPort: metricsServer.port, ready, stop };
 }
 
 async function shutdownGracefully(server: Server, graceMs: number, logger: Logger): Promise<void> {

@@ -1,6 +1,5 @@
-export { createWorker, INFERENCE_SERVICE_NAME, type Worker, type WorkerDependencies } from './create-worker.js';
+export { createWorker, type Worker, type WorkerDependencies } from './create-worker.js';
 export { WORKER_OPTIONS, versionSource, type WorkerConfig } from './config/worker-options.js';
 export { loadModelRuntime, type RuntimeOptions } from './runtime/load-model-runtime.js';
 export type { ModelRuntime } from './runtime/model-runtime.js';
 export { sha256OfFile } from './artifacts/verify-sha256.js';
-export { WORKER_SERVICE_NAME } from './discovery/consul-service-registration.js';

@@ -96,38 +96,50 @@ export class ArtifactCache {
     }
   }
 
+  /**
+   * Streams `uri` into `destination` under one deadline for the whole download — connect,
+   * headers, body and write. One signal reaches both the request and the body pipeline, so
+   * the time spent waiting for headers is not granted again to the body.
+   */
   private async download(uri: string, destination: string): Promise<void> {
-    const body = await this.open(uri);
+    const { timeoutMs, maxBytes } = this.options;
+    const deadline = new AbortController();
+    const timer = setTimeout(() => deadline.abort(new Error(`took longer than the ${timeoutMs} ms fetch timeout`)), timeoutMs);
+    timer.unref();
     let bytes = 0;
-    const limit = this.options.maxBytes;
     const sizeGuard = new Transform({
       transform(chunk: Buffer, _encoding, callback) {
         bytes += chunk.length;
-        if (bytes > limit) callback(new InfermeshError('ARTIFACT_FETCH_FAILED', `artifact ${uri} is larger than the ${limit}-byte limit`));
+        if (bytes > maxBytes) callback(new InfermeshError('ARTIFACT_FETCH_FAILED', `artifact ${uri} is larger than the ${maxBytes}-byte limit`));
         else callback(null, chunk);
       },
     });
     try {
-      await pipeline(body, sizeGuard, createWriteStream(destination), { signal: AbortSignal.timeout(this.options.timeoutMs) });
+      const body = await this.open(uri, deadline.signal);
+      await pipeline(body, sizeGuard, createWriteStream(destination), { signal: deadline.signal });
     } catch (error) {
       if (error instanceof InfermeshError) throw error;
-      const reason = (error as Error).name === 'AbortError' ? `took longer than ${this.options.timeoutMs} ms` : (error as Error).message;
+      const reason = deadline.signal.aborted ? (deadline.signal.reason as Error).message : describeFailure(error);
       throw new InfermeshError('ARTIFACT_FETCH_FAILED', `cannot fetch artifact ${uri}: ${reason}`, { cause: error, retriable: true });
+    } finally {
+      clearTimeout(timer);
     }
   }
 
-  private async open(uri: string): Promise<Readable> {
+  /** The artifact's bytes as a stream; `signal` is the download's deadline. */
+  private async open(uri: string, signal: AbortSignal): Promise<Readable> {
     if (/^https?:\/\//i.test(uri)) {
-      let response: Response;
-      try {
-        response = await this.fetchImpl(uri, { signal: AbortSignal.timeout(this.options.timeoutMs) });
-      } catch (error) {
-        throw new InfermeshError('ARTIFACT_FETCH_FAILED', `cannot fetch artifact ${uri}: ${(error as Error).message}`, { cause: error, retriable: true });
-      }
-      if (response.status === 404) throw new InfermeshError('ARTIFACT_NOT_FOUND', `artifact ${uri} does not exist (HTTP 404)`);
-      if (!response.ok || response.body === null) throw new InfermeshError('ARTIFACT_FETCH_FAILED', `cannot fetch artifact ${uri}: HTTP ${response.status}`, { retriable: true });
+      const response = await this.fetchImpl(uri, { signal });
       const length = Number(response.headers.get('content-length'));
-      if (length > this.options.maxBytes) throw new InfermeshError('ARTIFACT_FETCH_FAILED', `artifact ${uri} is ${length} bytes, over the ${this.options.maxBytes}-byte limit`);
+      let refusal: InfermeshError | undefined;
+      if (response.status === 404) refusal = new InfermeshError('ARTIFACT_NOT_FOUND', `artifact ${uri} does not exist (HTTP 404)`);
+      else if (!response.ok || response.body === null) refusal = new InfermeshError('ARTIFACT_FETCH_FAILED', `cannot fetch artifact ${uri}: HTTP ${response.status}`, { retriable: true });
+      else if (length > this.options.maxBytes) refusal = new InfermeshError('ARTIFACT_FETCH_FAILED', `artifact ${uri} is ${length} bytes, over the ${this.options.maxBytes}-byte limit`);
+      if (refusal !== undefined) {
+        // An unread body would hold the connection open until garbage collection.
+        await response.body?.cancel().catch(() => undefined);
+        throw refusal;
+      }
       return Readable.fromWeb(response.body as import('node:stream/web').ReadableStream<Uint8Array>);
     }
     if (/^[a-z][a-z0-9+.-]*:\/\//i.test(uri) && !uri.startsWith('file:')) {
@@ -140,4 +152,10 @@ export class ArtifactCache {
     if (!info.isFile()) throw new InfermeshError('ARTIFACT_NOT_FOUND', `artifact ${uri} is not a regular file`);
     return createReadStream(path);
   }
+}
+
+/** What went wrong in a fetch, with the network cause (undici reports only "fetch failed"). */
+function describeFailure(error: unknown): string {
+  const { message, cause } = error as Error & { cause?: unknown };
+  return cause instanceof Error ? `${message}: ${cause.message}` : message;
 }

@@ -1,6 +1,6 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { InfermeshError, LOG_LEVELS, type OptionSpec } from '@infermesh/shared';
+import { consulClientOptions, DEFAULT_KV_PREFIX, InfermeshError, LOG_LEVELS, type OptionSpec } from '@infermesh/shared';
 import { ARTIFACT_FORMATS, type ArtifactFormat } from '../artifacts/artifact-format.js';
 
 /** The validated configuration of one worker process. */
@@ -47,8 +47,9 @@ export const DEFAULT_MAX_ARTIFACT_BYTES = 2 * 1024 ** 3;
 export const DEFAULT_MAX_ARTIFACT_CACHE_BYTES = 10 * 1024 ** 3;
 /** Milliseconds an artifact download may take. */
 export const DEFAULT_FETCH_TIMEOUT_MS = 120_000;
-/** Consul KV prefix of the registry. */
-export const DEFAULT_KV_PREFIX = 'infermesh/';
+
+/** A SHA-256 digest in hex, as `--sha256` takes it. */
+const SHA256_PATTERN = /^[0-9a-f]{64}$/i;
 
 /** Every option of `infermesh worker`; the README's reference table lists the same. */
 export const WORKER_OPTIONS: readonly OptionSpec[] = [
@@ -79,9 +80,24 @@ export const WORKER_OPTIONS: readonly OptionSpec[] = [
   { key: 'lookupKeyField', flag: 'lookup-key', env: 'INFERMESH_LOOKUP_KEY', type: 'string', default: 'id', description: 'Key field of a lookup table (JSON lines)' },
 ];
 
-/** Which source of versions a config names; throws INVALID_CONFIG unless exactly one is complete. */
+/**
+ * Which source of versions a config names; throws INVALID_CONFIG unless exactly one is
+ * complete and the options that go with it are coherent (the CLI calls it to validate a
+ * config before starting anything).
+ */
 export function versionSource(config: WorkerConfig): 'static' | 'registry' {
   const isStatic = config.artifact !== undefined || config.sha256 !== undefined || config.version !== undefined;
+  if (config.register && config.consul === undefined) throw new InfermeshError('INVALID_CONFIG', '--register needs --consul (CONSUL_HTTP_ADDR)');
+  if (config.consul !== undefined) {
+    try {
+      consulClientOptions(config.consul);
+    } catch {
+      throw new InfermeshError('INVALID_CONFIG', `--consul (CONSUL_HTTP_ADDR) must be an HTTP address such as http://127.0.0.1:8500, got '${config.consul}'`);
+    }
+  }
+  if (config.sha256 !== undefined && !SHA256_PATTERN.test(config.sha256)) {
+    throw new InfermeshError('INVALID_CONFIG', `--sha256 (INFERMESH_ARTIFACT_SHA256) must be 64 hexadecimal digits, got '${config.sha256}'`);
+  }
   if (config.deployment !== undefined) {
     if (isStatic) throw new InfermeshError('INVALID_CONFIG', 'use either --deployment (registry) or --artifact/--sha256/--version (static), not both');
     if (config.consul === undefined && config.registryDir === undefined) {
@@ -93,6 +109,5 @@ export function versionSource(config: WorkerConfig): 'static' | 'registry' {
   if (missing.length > 0) {
     throw new InfermeshError('INVALID_CONFIG', `static mode needs ${missing.map((key) => `--${key}`).join(', ')} (or use --deployment with a registry)`);
   }
-  if (config.register && config.consul === undefined) throw new InfermeshError('INVALID_CONFIG', '--register needs --consul (CONSUL_HTTP_ADDR)');
   return 'static';
 }

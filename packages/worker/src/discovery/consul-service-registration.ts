@@ -1,14 +1,14 @@
 import type Consul from 'consul';
-import type { Logger } from '@infermesh/shared';
+import { InfermeshError, WORKER_SERVICE_NAME, type Logger } from '@infermesh/shared';
 
-/** Consul service name every worker registers under; the gateway discovers this name. */
-export const WORKER_SERVICE_NAME = 'infermesh-worker';
 /** How often Consul calls the worker's grpc.health.v1 check. */
 export const CHECK_INTERVAL = '2s';
 /** Consul removes an instance whose check stays critical this long (a worker that died hard). */
 export const DEREGISTER_CRITICAL_AFTER = '1m';
 /** Milliseconds between attempts while Consul does not accept the registration. */
 export const REGISTER_RETRY_MS = 2_000;
+/** Milliseconds one register or deregister request to the local agent may take. */
+export const AGENT_REQUEST_TIMEOUT_MS = 5_000;
 
 /** Identity of one worker instance in the catalog. */
 export interface ServiceInstance {
@@ -20,7 +20,9 @@ export interface ServiceInstance {
 
 /**
  * Registers the worker in the Consul catalog with a gRPC health check and keeps its
- * `version` meta current; retries while Consul is unreachable, deregisters on stop.
+ * `version` meta current; retries while Consul is unreachable, deregisters on stop. A
+ * registration Consul refuses (a 4xx answer: ACL denied, invalid service definition) is not
+ * retried: the same request would be refused again.
  */
 export class ConsulServiceRegistration {
   readonly serviceId: string;
@@ -28,6 +30,8 @@ export class ConsulServiceRegistration {
   private retryTimer: NodeJS.Timeout | undefined;
   private stopped = false;
   private pending: Promise<void> = Promise.resolve();
+  /** Consul may hold the registration: it accepted one, or a request got no answer. */
+  private mayBeRegistered = false;
 
   constructor(
     private readonly consul: Consul,
@@ -37,10 +41,14 @@ export class ConsulServiceRegistration {
     this.serviceId = `${WORKER_SERVICE_NAME}-${instance.model}-${instance.deployment}-${instance.address}-${instance.port}`;
   }
 
-  /** Registers (or updates) the instance as serving `version`. */
+  /**
+   * Registers (or updates) the instance as serving `version`. Resolves once Consul accepted it
+   * or, while Consul is unreachable, once a retry is scheduled; rejects with INVALID_CONFIG if
+   * Consul refuses it.
+   */
   update(version: string): Promise<void> {
     this.version = version;
-    this.pending = this.pending.then(() => this.attempt());
+    this.pending = this.pending.catch(() => undefined).then(() => this.attempt());
     return this.pending;
   }
 
@@ -66,11 +74,26 @@ export class ConsulServiceRegistration {
           status: 'passing',
           deregistercriticalserviceafter: DEREGISTER_CRITICAL_AFTER,
         },
+        timeout: AGENT_REQUEST_TIMEOUT_MS,
       } as never);
+      this.mayBeRegistered = true;
       this.logger.info({ serviceId: this.serviceId, version: this.version }, 'registered in the Consul catalog');
     } catch (error) {
+      const refusedWith = refusalStatus(error);
+      if (refusedWith !== undefined) {
+        throw new InfermeshError(
+          'INVALID_CONFIG',
+          `Consul refused to register ${this.serviceId} (${refusedWith}: ${(error as Error).message}); check --consul-token, --advertise-address and the model, deployment and version names`,
+          { cause: error, details: { serviceId: this.serviceId, status: refusedWith } },
+        );
+      }
+      this.mayBeRegistered = true;
       this.logger.warn({ serviceId: this.serviceId, reason: (error as Error).message, retryInMs: REGISTER_RETRY_MS }, 'Consul catalog registration failed; retrying');
-      this.retryTimer = setTimeout(() => void this.update(this.version!), REGISTER_RETRY_MS);
+      this.retryTimer = setTimeout(() => {
+        this.update(this.version!).catch((refusal: unknown) =>
+          this.logger.error({ err: refusal, serviceId: this.serviceId }, 'Consul refused the catalog registration; the worker serves but cannot be discovered'),
+        );
+      }, REGISTER_RETRY_MS);
       this.retryTimer.unref();
     }
   }
@@ -79,12 +102,25 @@ export class ConsulServiceRegistration {
   async deregister(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.retryTimer);
-    await this.pending;
+    await this.pending.catch(() => undefined);
+    if (!this.mayBeRegistered) return;
     try {
-      await this.consul.agent.service.deregister(this.serviceId);
+      await this.consul.agent.service.deregister({ id: this.serviceId, timeout: AGENT_REQUEST_TIMEOUT_MS } as never);
       this.logger.info({ serviceId: this.serviceId }, 'deregistered from the Consul catalog');
     } catch (error) {
       this.logger.warn({ serviceId: this.serviceId, reason: (error as Error).message }, 'Consul deregistration failed; the check will expire it');
     }
   }
+}
+
+/**
+ * Why Consul refused a request for good, or undefined for errors worth retrying (no
+ * answer, 5xx, 408 and 429). The client validates some fields before sending (`isValidation`).
+ */
+function refusalStatus(error: unknown): string | undefined {
+  const failure = error as { isValidation?: boolean; response?: { statusCode?: number } };
+  if (failure.isValidation === true) return 'invalid request';
+  const status = failure.response?.statusCode;
+  if (status === undefined || status < 400 || status >= 500 || status === 408 || status === 429) return undefined;
+  return `HTTP ${status}`;
 }

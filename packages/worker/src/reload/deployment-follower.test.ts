@@ -7,7 +7,8 @@ import { createLogger, FileKvStore, InfermeshError, ModelRegistry, type KvChange
 import { Registry } from 'prom-client';
 import { WorkerMetrics } from '../metrics/worker-metrics.js';
 import type { LoadedModel } from '../runtime/loaded-model.js';
-import { BACKOFF_BASE_MS, BACKOFF_MAX_MS, DeploymentFollower } from './deployment-follower.js';
+import { DEFAULT_BACKOFF_BASE_MS, DEFAULT_BACKOFF_MAX_MS } from '@infermesh/shared';
+import { DeploymentFollower } from './deployment-follower.js';
 import type { ModelLoader } from './model-loader.js';
 import { ModelSlot } from './model-slot.js';
 
@@ -94,7 +95,7 @@ test('registry errors back off exponentially with jitter, capped, asking again f
   await registry.promote('m', 'prod', 'v2');
   await until('v2 to serve', () => slot.current()?.version === 'v2');
   await follower.stop();
-  const expected = Array.from({ length: 8 }, (_, attempt) => 0.5 * Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** (attempt + 1)));
+  const expected = Array.from({ length: 8 }, (_, attempt) => 0.5 * Math.min(DEFAULT_BACKOFF_MAX_MS, DEFAULT_BACKOFF_BASE_MS * 2 ** (attempt + 1)));
   assert.deepEqual(sleeps.slice(0, 8), expected);
   const duringOutage = kv.waitedFrom.slice(waitsBefore, waitsBefore + 9);
   assert.equal(new Set(duringOutage).size, 1, `every retry asks from the last index: ${duringOutage.join(',')}`);

@@ -1,4 +1,4 @@
-import { deploymentKey, InfermeshError, parseDeployment, type Logger, type ModelRegistry } from '@infermesh/shared';
+import { BlockingWatch, deploymentKey, InfermeshError, parseDeployment, type Logger, type ModelRegistry } from '@infermesh/shared';
 import type { WorkerMetrics } from '../metrics/worker-metrics.js';
 import type { LoadedModel } from '../runtime/loaded-model.js';
 import type { ModelLoader } from './model-loader.js';
@@ -6,10 +6,6 @@ import type { ModelSlot } from './model-slot.js';
 
 /** Milliseconds one blocking query waits for a change before asking again. */
 export const REGISTRY_WAIT_MS = 30_000;
-/** First retry delay after a registry error, milliseconds; doubles per failure. */
-export const BACKOFF_BASE_MS = 250;
-/** Longest retry delay after registry errors, milliseconds. */
-export const BACKOFF_MAX_MS = 10_000;
 
 /** What the follower needs; clock-like parts are injected so tests need no real waiting. */
 export interface DeploymentFollowerDependencies {
@@ -33,8 +29,7 @@ export interface DeploymentFollowerDependencies {
  * and resume from the last index, so no change is missed.
  */
 export class DeploymentFollower {
-  private readonly abort = new AbortController();
-  private loop: Promise<void> | undefined;
+  private readonly watch: BlockingWatch<string | undefined>;
   private resolveReady!: () => void;
   /** Resolves when the first version is serving. */
   readonly ready = new Promise<void>((resolve) => (this.resolveReady = resolve));
@@ -43,45 +38,33 @@ export class DeploymentFollower {
     private readonly model: string,
     private readonly deployment: string,
     private readonly dependencies: DeploymentFollowerDependencies,
-  ) {}
+  ) {
+    const { registry, logger, metrics, random, sleep } = dependencies;
+    const key = deploymentKey(model, deployment);
+    this.watch = new BlockingWatch({
+      what: `deployment ${model}/${deployment}`,
+      query: async (index, signal) => {
+        const change = await registry.kv.waitForChange(key, index, { waitMs: dependencies.waitMs ?? REGISTRY_WAIT_MS, signal });
+        return { index: change.index, value: change.entry?.value };
+      },
+      // The index advances only once the change was handled, so a registry error while
+      // handling it makes the next query return the same change again.
+      apply: (value) => this.apply(value),
+      logger,
+      sleep,
+      backoff: { random },
+      onError: () => metrics.registryErrors.inc(),
+    });
+  }
 
   /** Starts following in the background. */
   start(): void {
-    this.loop ??= this.run();
+    this.watch.start();
   }
 
   /** Stops following and waits for the loop to end (a load in progress finishes first). */
   async stop(): Promise<void> {
-    this.abort.abort();
-    await this.loop;
-  }
-
-  private async run(): Promise<void> {
-    const { registry, logger, metrics, random, sleep } = this.dependencies;
-    const key = deploymentKey(this.model, this.deployment);
-    const signal = this.abort.signal;
-    let index = 0;
-    let failures = 0;
-    while (!signal.aborted) {
-      try {
-        const change = await registry.kv.waitForChange(key, index, { waitMs: this.dependencies.waitMs ?? REGISTRY_WAIT_MS, signal });
-        if (signal.aborted) break;
-        if (failures > 0) logger.info({ key, failures }, 'registry reachable again; resuming from the last index');
-        failures = 0;
-        if (change.index === index) continue;
-        // The index advances only once the change was handled, so a registry error while
-        // handling it makes the next query return the same change again.
-        await this.apply(change.entry?.value);
-        index = change.index;
-      } catch (error) {
-        if (signal.aborted) break;
-        failures += 1;
-        metrics.registryErrors.inc();
-        const delay = random() * Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** Math.min(failures, 16));
-        logger.warn({ key, failures, retryInMs: Math.round(delay), reason: (error as Error).message }, 'registry unreachable; still serving, retrying');
-        await sleep(delay, signal).catch(() => undefined);
-      }
-    }
+    await this.watch.stop();
   }
 
   /** Loads the version a deployment value names; only registry errors escape. */

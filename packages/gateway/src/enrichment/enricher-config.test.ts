@@ -11,6 +11,7 @@ const valid: EnricherConfig = {
   timeoutMs: 50,
   cacheTtlMs: 30_000,
   cacheMaxEntries: 1_000,
+  maxResponseBytes: 65_536,
   breaker: { failureThreshold: 5, openMs: 10_000 },
   features: { age: { default: 30 }, avgBasket: { path: 'stats.avgBasket', default: 0 }, segment: {} },
 };
@@ -28,6 +29,9 @@ const invalid: [string, Record<string, unknown>][] = [
   ['negative ttl', { ...valid, cacheTtlMs: -1 }],
   ['fractional ttl', { ...valid, cacheTtlMs: 1.5 }],
   ['zero cache bound', { ...valid, cacheMaxEntries: 0 }],
+  ['cache bound beyond the preallocation limit', { ...valid, cacheMaxEntries: 1_000_001 }],
+  ['zero response bound', { ...valid, maxResponseBytes: 0 }],
+  ['fractional response bound', { ...valid, maxResponseBytes: 1.5 }],
   ['partial breaker', { ...valid, breaker: { failureThreshold: 3 } }],
   ['zero threshold', { ...valid, breaker: { failureThreshold: 0, openMs: 10 } }],
   ['no features', { ...valid, features: {} }],

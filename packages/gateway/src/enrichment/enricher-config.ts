@@ -23,8 +23,10 @@ export interface EnricherConfig {
   timeoutMs: number;
   /** Milliseconds a successful response is reused; 0 disables caching. */
   cacheTtlMs: number;
-  /** Most cached responses kept; the least recently used go first. Default {@link DEFAULT_CACHE_MAX_ENTRIES}. */
+  /** Most cached responses kept (at most {@link MAX_CACHE_MAX_ENTRIES}); the least recently used go first. Default {@link DEFAULT_CACHE_MAX_ENTRIES}. */
   cacheMaxEntries?: number;
+  /** Largest response body read, bytes; a larger one is an `invalid_response` failure. Default {@link DEFAULT_MAX_RESPONSE_BYTES}. */
+  maxResponseBytes?: number;
   /** Default {@link DEFAULT_BREAKER}. */
   breaker?: CircuitBreakerConfig;
   features: Record<string, FeatureSpec>;
@@ -32,6 +34,13 @@ export interface EnricherConfig {
 
 /** Cached responses kept per source when `cacheMaxEntries` is absent, entries. */
 export const DEFAULT_CACHE_MAX_ENTRIES = 10_000;
+/**
+ * Largest `cacheMaxEntries` accepted, entries. lru-cache allocates its index for `max` entries
+ * up front (about 43 bytes each, measured), so a typo like 1e9 would exhaust memory at load time.
+ */
+export const MAX_CACHE_MAX_ENTRIES = 1_000_000;
+/** Largest feature-service response body read when `maxResponseBytes` is absent, bytes (1 MiB). */
+export const DEFAULT_MAX_RESPONSE_BYTES = 1024 * 1024;
 /** Consecutive failures that open a source's breaker when `breaker` is absent. */
 export const DEFAULT_FAILURE_THRESHOLD = 5;
 /** Milliseconds a breaker stays open before its trial call when `breaker` is absent. */
@@ -57,7 +66,8 @@ export const ENRICHER_CONFIG_SCHEMA: object = {
     url: { type: 'string', pattern: '^https?://[^/?#]+' },
     timeoutMs: positiveInteger,
     cacheTtlMs: { type: 'integer', minimum: 0 },
-    cacheMaxEntries: positiveInteger,
+    cacheMaxEntries: { ...positiveInteger, maximum: MAX_CACHE_MAX_ENTRIES },
+    maxResponseBytes: positiveInteger,
     breaker: {
       type: 'object',
       required: ['failureThreshold', 'openMs'],

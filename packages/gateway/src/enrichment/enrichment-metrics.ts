@@ -33,7 +33,7 @@ export class EnrichmentMetrics {
     });
     this.cacheLookups = new Counter({
       name: 'infermesh_gateway_enrichment_cache_lookups_total',
-      help: 'Feature cache lookups by source and result (hit, miss).',
+      help: 'Feature cache lookups by source and result: hit, miss (this request started a call) or merged (it waited for a call another request had started).',
       labelNames: ['source', 'result'],
       registers: [registry],
     });

@@ -47,7 +47,7 @@ export class Enrichment {
     this.sources = enrichers.map((config) => ({ source: new FeatureSource(config, sourceDependencies), config }));
   }
 
-  /** Fetches every enricher's features in parallel; never throws for a source failure (that is reported in the outcome). Each source call is bounded by min(its timeoutMs, deadline - now()). */
+  /** Fetches every enricher's features in parallel; never throws for a source failure (that is reported in the outcome). The wait for each source is bounded by min(its timeoutMs, deadline - now()). */
   async enrich(entity: Readonly<Record<string, string | number>>, options: EnrichOptions): Promise<EnrichmentOutcome> {
     const results = await Promise.all(this.sources.map(({ source }) => source.load(entity, options)));
     const outcome: EnrichmentOutcome = { features: {}, defaulted: [], missing: [], failures: [] };

@@ -3,7 +3,30 @@ import { test } from 'node:test';
 import { fetchJsonObject } from './fetch-json-object.js';
 
 const respond = (response: Response | Promise<Response>) => (async () => response) as unknown as typeof fetch;
-const get = (fetchFn: typeof fetch, signal = new AbortController().signal) => fetchJsonObject(fetchFn, 'http://h/x', { signal, budgetMs: 50 });
+const get = (fetchFn: typeof fetch, signal = new AbortController().signal, maxBytes = 1_024) => fetchJsonObject(fetchFn, 'http://h/x', { signal, budgetMs: 50, maxBytes });
+
+/** A body stream that serves `chunks` then, unless `endless` is false, 1 KiB chunks forever; counts what was pulled and whether it was cancelled. */
+function streamedBody(chunks: string[], endless = true) {
+  const seen = { pulls: 0, cancelled: false };
+  const encoder = new TextEncoder();
+  const queue = [...chunks];
+  const stream = new ReadableStream<Uint8Array>(
+    {
+      pull(controller) {
+        seen.pulls += 1;
+        const next = queue.shift();
+        if (next !== undefined) controller.enqueue(encoder.encode(next));
+        else if (endless) controller.enqueue(new Uint8Array(1_024).fill(0x20));
+        else controller.close();
+      },
+      cancel() {
+        seen.cancelled = true;
+      },
+    },
+    { highWaterMark: 0 },
+  );
+  return { stream, seen };
+}
 
 test('a 2xx JSON object is the body', async () => {
   assert.deepEqual(await get(respond(Response.json({ a: 1 }))), { ok: true, body: { a: 1 } });
@@ -46,4 +69,33 @@ test('an abort while the body is read is timeout too', async () => {
   controller.abort();
   const result = await pending;
   assert.equal(result.ok ? 'ok' : result.reason, 'timeout');
+});
+
+test('a Content-Length above the bound is invalid_response without reading the body', async () => {
+  const { stream, seen } = streamedBody([]);
+  const response = new Response(stream, { status: 200, headers: { 'content-length': String(50 * 1024 * 1024) } });
+  const result = await get(respond(response), undefined, 1_024);
+  assert.deepEqual(result, { ok: false, reason: 'invalid_response', message: 'body too large: Content-Length 52428800 exceeds the limit of 1024 bytes' });
+  assert.equal(seen.pulls, 0, 'nothing was read');
+  assert.equal(seen.cancelled, true, 'the body was cancelled, which closes the connection');
+});
+
+test('a body without Content-Length is read only until it passes the bound, then cancelled', async () => {
+  const { stream, seen } = streamedBody(['{"a":"']);
+  const result = await get(respond(new Response(stream, { status: 200 })), undefined, 10 * 1_024);
+  assert.deepEqual(result, { ok: false, reason: 'invalid_response', message: 'body too large: more than the limit of 10240 bytes' });
+  assert.equal(seen.cancelled, true);
+  assert.ok(seen.pulls <= 12, `stopped reading at the bound (${seen.pulls} chunks pulled)`);
+});
+
+test('a body of exactly the bound is read, with UTF-8 split across chunks decoded whole', async () => {
+  const text = '{"name":"Zoë 😀"}';
+  const bytes = new TextEncoder().encode(text);
+  const chunks: Uint8Array[] = [];
+  for (let offset = 0; offset < bytes.length; offset += 3) chunks.push(bytes.slice(offset, offset + 3));
+  const stream = new ReadableStream<Uint8Array>({ start: (controller) => (chunks.forEach((chunk) => controller.enqueue(chunk)), controller.close()) });
+  assert.deepEqual(await get(respond(new Response(stream, { status: 200 })), undefined, bytes.length), { ok: true, body: { name: 'Zoë 😀' } });
+  const tooLong = new ReadableStream<Uint8Array>({ start: (controller) => (controller.enqueue(bytes), controller.close()) });
+  const refused = await get(respond(new Response(tooLong, { status: 200 })), undefined, bytes.length - 1);
+  assert.equal(refused.ok ? 'ok' : refused.reason, 'invalid_response');
 });

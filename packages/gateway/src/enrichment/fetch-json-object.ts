@@ -1,3 +1,6 @@
+import { readBoundedText } from './read-bounded-text.js';
+import { untilAborted } from './until-aborted.js';
+
 /** Ways an HTTP GET of a JSON object can fail. */
 export type JsonFetchFailureReason = 'timeout' | 'http_status' | 'network' | 'invalid_response';
 
@@ -12,13 +15,15 @@ export interface JsonFetchOptions {
   signal: AbortSignal;
   /** The budget the signal enforces, milliseconds; only for the failure message. */
   budgetMs: number;
+  /** Largest body read, bytes; a larger one is `invalid_response` and is not read further. */
+  maxBytes: number;
   headers?: Record<string, string>;
 }
 
 /**
- * GETs url and parses a JSON object from it; never throws. The result is settled once the
- * signal aborts even if the fetch implementation ignores the signal, so a caller's time
- * bound never depends on the transport honouring it.
+ * GETs url and parses a JSON object of at most maxBytes from it; never throws. The result is
+ * settled once the signal aborts even if the fetch implementation ignores the signal, so a
+ * caller's time bound never depends on the transport honouring it.
  */
 export async function fetchJsonObject(fetchFn: typeof fetch, url: string, options: JsonFetchOptions): Promise<JsonFetchResult> {
   const { signal } = options;
@@ -29,10 +34,11 @@ export async function fetchJsonObject(fetchFn: typeof fetch, url: string, option
       response.body?.cancel().catch(() => undefined);
       return { ok: false, reason: 'http_status', status: response.status, message: `HTTP ${response.status}` };
     }
-    const text = await untilAborted(response.text(), signal);
+    const read = await readBoundedText(response, options.maxBytes, signal);
+    if (!read.ok) return { ok: false, reason: 'invalid_response', message: read.message };
     let body: unknown;
     try {
-      body = JSON.parse(text);
+      body = JSON.parse(read.text);
     } catch (error) {
       return { ok: false, reason: 'invalid_response', message: `body is not JSON: ${(error as Error).message}` };
     }
@@ -44,25 +50,6 @@ export async function fetchJsonObject(fetchFn: typeof fetch, url: string, option
     if (signal.aborted) return { ok: false, reason: 'timeout', message: `no complete response within ${options.budgetMs} ms` };
     return { ok: false, reason: 'network', message: describeNetworkError(error) };
   }
-}
-
-/** Settles like work, or rejects as soon as signal aborts, whichever comes first. */
-function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    if (signal.aborted) onAbort();
-    else signal.addEventListener('abort', onAbort, { once: true });
-    work.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
 }
 
 /** undici reports `fetch failed` and hides the useful part (ECONNREFUSED, socket closed) in `cause`. */

@@ -3,9 +3,11 @@ export {
   DEFAULT_BREAKER,
   DEFAULT_CACHE_MAX_ENTRIES,
   DEFAULT_FAILURE_THRESHOLD,
+  DEFAULT_MAX_RESPONSE_BYTES,
   DEFAULT_OPEN_MS,
   ENRICHER_CONFIG_SCHEMA,
   ENRICHER_NAME_PATTERN,
+  MAX_CACHE_MAX_ENTRIES,
   type CircuitBreakerConfig,
   type EnricherConfig,
   type FeatureSpec,
@@ -13,4 +15,3 @@ export {
 export { ENRICHMENT_FAILURE_REASONS, type EnrichmentFailure, type EnrichmentFailureReason } from './enrichment-failure.js';
 export { EnrichmentMetrics, ENRICHMENT_DURATION_BUCKETS, type EnrichmentCallOutcome } from './enrichment-metrics.js';
 export { Enrichment, type EnrichmentDependencies, type EnrichmentOutcome, type EnrichOptions } from './enrichment.js';
-export { REQUEST_ID_HEADER } from './feature-source.js';

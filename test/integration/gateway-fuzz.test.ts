@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { deflateSync, gzipSync } from 'node:zlib';
 import { after, before, test } from 'node:test';
 import fc from 'fast-check';
 import { createLogger, FileKvStore } from '@infermesh/shared';
@@ -9,6 +10,7 @@ import { createGateway, type Gateway } from '@infermesh/gateway';
 import { Registry } from 'prom-client';
 import { freshFixtures } from '../support/fixtures-dir.js';
 import { startWorkerProcess, type WorkerProcess } from '../support/worker-process.js';
+import { testGatewayConfig } from '../support/gateway-config.js';
 
 /** Requests per property; the properties together send several thousand. */
 const RUNS = Number(process.env.FUZZ_RUNS ?? 1_500);
@@ -34,7 +36,7 @@ before(async () => {
     0,
   );
   gateway = await createGateway(
-    { host: '127.0.0.1', port: 0, registryDir, kvPrefix: 'infermesh/', maxBodyBytes: 64 * 1024, logLevel: 'silent', shutdownGraceMs: 1_000, feedbackTtlSeconds: 3_600, feedbackKeys: 'k1:fuzz-secret-fuzz-secret-fuzz-secret-32' },
+    testGatewayConfig({ registryDir, maxBodyBytes: 64 * 1024, feedbackTtlSeconds: 3_600, feedbackKeys: 'k1:fuzz-secret-fuzz-secret-fuzz-secret-32' }),
     { logger: createLogger({ service: 'gateway', level: 'silent' }), registry: new Registry(), serverVersion: 'test' },
   );
   await gateway.ready;
@@ -123,6 +125,78 @@ test(`forged, malformed and random feedback never gets a 5xx (${RUNS} requests)`
     ),
     { numRuns: RUNS },
   );
+});
+
+/** Sends raw bytes (no Content-Type unless given, as Triton's HTTP client does) and records the status. */
+async function sendBytes(path: string, body: Uint8Array, headers: Record<string, string>): Promise<number> {
+  const response = await fetch(`${base}${path}`, { method: 'POST', headers, body });
+  await response.arrayBuffer();
+  responses.push(response.status);
+  return response.status;
+}
+
+test(`random binary tensor data extension bodies never get a 5xx (${RUNS} requests)`, async () => {
+  const datatype = fc.constantFrom('FP32', 'FP64', 'FP16', 'INT8', 'INT64', 'UINT64', 'BOOL', 'BYTES', 'NOPE');
+  const input = fc.record(
+    {
+      name: fc.constantFrom('features', 'x'),
+      shape: fc.oneof(fc.constant([1, 4]), fc.array(fc.integer({ min: -1, max: 5 }), { maxLength: 3 })),
+      datatype: fc.oneof(fc.constant('FP32'), datatype),
+      parameters: fc.record({ binary_data_size: fc.oneof(fc.constant(16), fc.integer({ min: -2, max: 40 }), fc.constant(1.5), fc.constant('16'), fc.constant(null)) }, { requiredKeys: [] }),
+      data: fc.jsonValue(),
+    },
+    { requiredKeys: ['name', 'shape', 'datatype'] },
+  );
+  const header = fc.record(
+    {
+      inputs: fc.array(input, { minLength: 1, maxLength: 3 }),
+      outputs: fc.array(fc.record({ name: fc.constantFrom('probability', 'nope'), parameters: fc.record({ binary_data: fc.oneof(fc.boolean(), fc.jsonValue()) }, { requiredKeys: [] }) }), { maxLength: 2 }),
+      parameters: fc.record({ binary_data_output: fc.oneof(fc.boolean(), fc.jsonValue()) }, { requiredKeys: [] }),
+    },
+    { requiredKeys: ['inputs'] },
+  );
+  const tail = fc.oneof(fc.uint8Array({ minLength: 16, maxLength: 16 }), fc.uint8Array({ maxLength: 80 }));
+  const headerLength = fc.oneof(
+    fc.constant('exact'),
+    fc.integer({ min: -3, max: 300 }).map(String),
+    fc.constantFrom('NaN', '', '1e2', ' 12', '12.0', '0x10', '99999999999999999999', '5, 5'),
+  );
+  // What Triton's HTTP client sends for the churn model, with random features, outputs and flags: reaches the worker.
+  const tritonLike = fc.record({
+    request: fc.record(
+      {
+        inputs: fc.constant([{ name: 'features', shape: [1, 4], datatype: 'FP32', parameters: { binary_data_size: 16 } }]),
+        outputs: fc.array(fc.record({ name: fc.constant('probability'), parameters: fc.record({ binary_data: fc.boolean() }) }), { maxLength: 1 }),
+        parameters: fc.record({ binary_data_output: fc.boolean() }, { requiredKeys: [] }),
+      },
+      { requiredKeys: ['inputs'] },
+    ) as fc.Arbitrary<object>,
+    binary: fc.uint8Array({ minLength: 16, maxLength: 16 }),
+    length: fc.constant<string | undefined>('exact'),
+  });
+  const anyBody = fc.record({ request: header as fc.Arbitrary<object>, binary: tail, length: fc.option(headerLength, { nil: undefined }) });
+  await fc.assert(
+    fc.asyncProperty(
+      fc.oneof(tritonLike, anyBody),
+      fc.constantFrom(undefined, 'application/octet-stream', 'application/json', 'text/plain'),
+      fc.constantFrom(undefined, 'gzip', 'deflate', 'gzip-garbage'),
+      async ({ request, binary, length }, contentType, encoding) => {
+        const json = Buffer.from(JSON.stringify(request));
+        let body: Buffer = Buffer.concat([json, binary]);
+        const headers: Record<string, string> = {};
+        if (length !== undefined) headers['inference-header-content-length'] = length === 'exact' ? String(json.length) : length;
+        if (contentType !== undefined) headers['content-type'] = contentType;
+        if (encoding !== undefined) {
+          headers['content-encoding'] = encoding === 'deflate' ? 'deflate' : 'gzip';
+          body = encoding === 'gzip' ? gzipSync(body) : encoding === 'deflate' ? deflateSync(body) : Buffer.concat([Buffer.from([0x1f, 0x8b]), body]);
+        }
+        const status = await sendBytes('/v2/models/churn/infer', body, headers);
+        assert.ok(okStatus(status), `status ${status} for ${JSON.stringify(headers)} ${json.toString().slice(0, 200)} + ${binary.length} bytes`);
+      },
+    ),
+    { numRuns: RUNS },
+  );
+  assert.ok(responses.slice(-RUNS).includes(200), 'Triton-like binary requests reached the worker and were answered');
 });
 
 test('a valid prediction still succeeds after the fuzzing, and some fuzzed requests were accepted', async () => {

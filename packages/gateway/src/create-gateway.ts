@@ -1,12 +1,15 @@
-import { randomBytes } from 'node:crypto';
-import type { Server } from 'node:http';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ConsulKvStore, createConsulClient, FileKvStore, type Logger } from '@infermesh/shared';
-import { collectDefaultMetrics, type Registry } from 'prom-client';
+import { collectProcessMetrics, ConsulKvStore, createConsulClient, FileKvStore, InfermeshError, type Logger } from '@infermesh/shared';
+import type { Registry } from 'prom-client';
 import { parseFeedbackKeys, type GatewayConfig } from './config/gateway-options.js';
-import { InProcessStatistics } from './experiments/statistics/in-process-statistics.js';
-import type { StatisticsSource } from './experiments/statistics/statistics-source.js';
+import { InProcessAggregator } from './experiments/aggregation/in-process-aggregator.js';
+import { IGNORED_EVIDENCE } from './experiments/aggregation/evidence-sink.js';
+import { KvRecordWatcher } from './experiments/records/kv-record-watcher.js';
+import { RecordMetrics } from './experiments/records/record-metrics.js';
+import { RecordStore } from './experiments/records/record-store.js';
 import { ShadowMetrics, ShadowRunner } from './experiments/shadow/shadow-runner.js';
 import { FeedbackTokenSigner } from './feedback/feedback-token-signer.js';
 import { RewardDeduplicator } from './feedback/reward-deduplicator.js';
@@ -14,16 +17,11 @@ import { Enrichment } from './enrichment/enrichment.js';
 import { EnrichmentMetrics } from './enrichment/enrichment-metrics.js';
 import { createApp } from './http/create-app.js';
 import { GatewayMetrics } from './metrics/gateway-metrics.js';
-import { ModelCatalog, type ModelSources } from './models/model-catalog.js';
+import { ModelCatalog } from './models/model-catalog.js';
+import { createServedModelFactory } from './models/served-model-factory.js';
 import { SharedPools } from './models/shared-pools.js';
-import { parseExperimentConfig } from './experiments/experiment-config.js';
-import { parseModelConfig, type PoolConfig } from './models/model-config.js';
-import { compilePredictValidator } from './models/predict-request-validator.js';
-import { DEFAULT_VARIANT, type ServedModel, type ServedVariant } from './models/served-model.js';
-import { ConsulEndpointSource } from './pools/consul-endpoint-source.js';
-import type { EndpointSource } from './pools/endpoint-source.js';
+import { createEndpointSource } from './pools/create-endpoint-source.js';
 import { PoolMetrics } from './pools/pool-metrics.js';
-import { StaticEndpointSource } from './pools/static-endpoint-source.js';
 import { WorkerPool } from './pools/worker-pool.js';
 
 /** What a gateway is built from besides its config. */
@@ -32,12 +30,13 @@ export interface GatewayDependencies {
   registry: Registry;
   serverVersion: string;
   fetch?: typeof fetch;
+  /** Wall-clock milliseconds since the epoch (Date.now unless given): token expiry, stickiness windows, deadlines. */
   now?: () => number;
+  /** Monotonic milliseconds (performance.now unless given): request and call durations. */
+  elapsed?: () => number;
   random?: () => number;
   /** Milliseconds a registry/catalog blocking query waits (tests shorten it). */
   watchWaitMs?: number;
-  /** Reward statistics the experiments decide from; in-process unless given. */
-  statistics?: StatisticsSource;
 }
 
 /** A running gateway. */
@@ -48,51 +47,18 @@ export interface Gateway {
   stop(): Promise<void>;
 }
 
-/** Builds and starts the gateway: model catalog (file or Consul), pools, enrichment, HTTP server. */
+/**
+ * Builds and starts the gateway: model catalog (file or Consul), pools, enrichment, HTTP server.
+ * Everything the config can get wrong is checked before anything starts; if starting fails
+ * part-way, what did start is stopped again before the error is thrown.
+ */
 export async function createGateway(config: GatewayConfig, dependencies: GatewayDependencies): Promise<Gateway> {
   const { logger, registry } = dependencies;
-  const now = dependencies.now ?? (() => performance.timeOrigin + performance.now());
+  const now = dependencies.now ?? Date.now;
+  const elapsed = dependencies.elapsed ?? (() => performance.now());
   const random = dependencies.random ?? Math.random;
   const doSleep = (ms: number, signal: AbortSignal) => sleep(ms, undefined, { signal });
-  collectDefaultMetrics({ register: registry });
-  const metrics = new GatewayMetrics(registry);
-  const poolMetrics = new PoolMetrics(registry);
-  const enrichmentMetrics = new EnrichmentMetrics(registry);
-  const consul = config.consul === undefined ? undefined : createConsulClient(config.consul, config.consulToken);
-  const kv = consul ? new ConsulKvStore(consul, config.kvPrefix) : new FileKvStore(config.registryDir);
   const watchWait = dependencies.watchWaitMs === undefined ? {} : { waitMs: dependencies.watchWaitMs };
-
-  const endpointSource = (model: string, pool: PoolConfig): EndpointSource => {
-    if (pool.static !== undefined) return new StaticEndpointSource(pool.static);
-    if (consul === undefined) throw new Error(`model '${model}' discovers deployment '${pool.deployment}' but the gateway has no --consul`);
-    return new ConsulEndpointSource(consul, { model, deployment: pool.deployment! }, { logger, random, sleep: doSleep, ...watchWait });
-  };
-
-  const pools = new SharedPools((workerModel, pool) =>
-    new WorkerPool(workerModel, endpointSource(workerModel, pool), { metrics: poolMetrics, logger, random, now }),
-  );
-  const build = (name: string, sources: ModelSources): ServedModel => {
-    const modelConfig = parseModelConfig(name, sources.config);
-    const experiment = sources.experiment === undefined ? undefined : parseExperimentConfig(name, sources.experiment);
-    const workerModel = modelConfig.workerModel ?? name;
-    const variantConfigs = experiment?.variants ?? [{ name: DEFAULT_VARIANT, pool: modelConfig.pool, enabled: true, role: 'live' as const }];
-    const enrichment = new Enrichment(modelConfig.enrichers, { fetch: dependencies.fetch ?? fetch, now, metrics: enrichmentMetrics, logger });
-    const variants: ServedVariant[] = variantConfigs.map((variant) => ({ name: variant.name, config: variant, pool: pools.acquire(workerModel, variant.pool) }));
-    return {
-      name,
-      config: modelConfig,
-      ...(experiment ? { experiment } : {}),
-      source: JSON.stringify(sources),
-      validate: compilePredictValidator(name, modelConfig),
-      enrichment,
-      variants,
-    };
-  };
-  const retire = (model: ServedModel) => {
-    for (const variant of model.variants) pools.release(variant.pool);
-  };
-  const catalog = new ModelCatalog({ kv, build, retire, metrics, logger, random, sleep: doSleep, ...watchWait });
-  catalog.start();
 
   const feedbackKeys = config.feedbackKeys === undefined ? undefined : parseFeedbackKeys(config.feedbackKeys);
   if (feedbackKeys === undefined) logger.warn('no --feedback-keys: feedback tokens use a random key and only this gateway process accepts them');
@@ -101,6 +67,53 @@ export async function createGateway(config: GatewayConfig, dependencies: Gateway
     ttlMs: config.feedbackTtlSeconds * 1000,
     now,
   });
+
+  collectProcessMetrics(registry);
+  const metrics = new GatewayMetrics(registry);
+  const poolMetrics = new PoolMetrics(registry);
+  const enrichmentMetrics = new EnrichmentMetrics(registry);
+  const consul = config.consul === undefined ? undefined : createConsulClient(config.consul, config.consulToken);
+  const kv = consul ? new ConsulKvStore(consul, config.kvPrefix) : new FileKvStore(config.registryDir);
+
+  // Local: this process counts and publishes records for itself. Registry: the aggregator
+  // service publishes for every replica, and this process only reads (its own counts never steer).
+  const local = config.experimentRecords === 'local';
+  const pools = new SharedPools((name, workerModel, pool) =>
+    new WorkerPool(name, createEndpointSource(workerModel, pool, { consul, logger, random, sleep: doSleep, ...watchWait }), { metrics: poolMetrics, logger, random, now, elapsed }),
+  );
+  const models = createServedModelFactory({
+    pools,
+    createEnrichment: (modelConfig) => new Enrichment(modelConfig.enrichers, { fetch: dependencies.fetch ?? fetch, now, metrics: enrichmentMetrics, logger }),
+  });
+  const catalog = new ModelCatalog({
+    kv,
+    build: models.build,
+    retire: models.retire,
+    // A new or changed experiment gets its record at once, not at the next interval.
+    onChange: () => {
+      if (local) aggregator.publishAll();
+    },
+    metrics,
+    logger: logger.child({ module: 'model-catalog' }),
+    random,
+    sleep: doSleep,
+    ...watchWait,
+  });
+
+  const records = new RecordStore();
+  const recordMetrics = new RecordMetrics(registry, records, now);
+  const aggregator = new InProcessAggregator({
+    experiments: () => catalog.all().flatMap((model) => (model.experiment === undefined ? [] : [{ model: model.name, experiment: model.experiment }])),
+    store: records,
+    now,
+    logger,
+    intervalMs: config.recordIntervalMs,
+    onFailure: (model) => recordMetrics.rejections.inc({ model }),
+  });
+  const recordWatcher = local
+    ? undefined
+    : new KvRecordWatcher({ kv, store: records, logger: logger.child({ module: 'record-watcher' }), random, sleep: doSleep, onRejected: (model) => recordMetrics.rejections.inc({ model }), ...watchWait });
+
   let accepting = false;
   const app = createApp({
     catalog,
@@ -108,8 +121,12 @@ export async function createGateway(config: GatewayConfig, dependencies: Gateway
     registry,
     logger,
     now,
+    elapsed,
     random,
-    statistics: dependencies.statistics ?? new InProcessStatistics({ now }),
+    records,
+    // With records from the registry, evidence reaches the aggregator service through the events.
+    evidence: local ? aggregator : IGNORED_EVIDENCE,
+    newPredictionId: randomUUID,
     feedbackTokens,
     rewards: new RewardDeduplicator({ now }),
     shadows: new ShadowRunner({ metrics: new ShadowMetrics(registry), logger, random }),
@@ -119,10 +136,31 @@ export async function createGateway(config: GatewayConfig, dependencies: Gateway
     serverVersion: dependencies.serverVersion,
     isAccepting: () => accepting,
   });
-  const server: Server = await new Promise((resolve, reject) => {
-    const listening = app.listen(config.port, config.host, () => resolve(listening));
-    listening.once('error', reject);
-  });
+
+  const release = async () => {
+    aggregator.stop();
+    await recordWatcher?.stop();
+    await catalog.stop();
+    await pools.closeAll();
+  };
+  catalog.start();
+  if (local) aggregator.start();
+  recordWatcher?.start();
+  let server: Server;
+  try {
+    // Not app.listen: express 5 calls its callback on an error too, as if it were listening.
+    server = createServer(app);
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.port, config.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  } catch (error) {
+    await release();
+    throw new InfermeshError('INVALID_CONFIG', `cannot listen on ${config.host}:${config.port}: ${(error as Error).message}`, { cause: error });
+  }
   const port = (server.address() as AddressInfo).port;
   logger.info({ port, registry: kv.description }, 'gateway listening');
   const ready = catalog.ready.then(() => {
@@ -149,8 +187,7 @@ export async function createGateway(config: GatewayConfig, dependencies: Gateway
           });
           server.closeIdleConnections();
         });
-        await catalog.stop();
-        await pools.closeAll();
+        await release();
         logger.info('gateway stopped');
       })()),
   };

@@ -1,4 +1,5 @@
-import { InfermeshError, LOG_LEVELS, type OptionSpec } from '@infermesh/shared';
+import { DEFAULT_KV_PREFIX, InfermeshError, LOG_LEVELS, type OptionSpec } from '@infermesh/shared';
+import { FeedbackTokenSigner } from '../feedback/feedback-token-signer.js';
 
 /** The validated configuration of one gateway process. */
 export interface GatewayConfig {
@@ -14,7 +15,18 @@ export interface GatewayConfig {
   feedbackKeys?: string;
   feedbackTtlSeconds: number;
   adminToken?: string;
+  experimentRecords: (typeof EXPERIMENT_RECORD_SOURCES)[number];
+  recordIntervalMs: number;
 }
+
+/**
+ * Where the gateway gets the experiment records it routes by: `local`, an aggregator inside
+ * this process counting this gateway's traffic (the embedded mesh, one gateway); `registry`,
+ * the records the aggregator service publishes under `stats/` (every replica routes alike).
+ */
+export const EXPERIMENT_RECORD_SOURCES = ['local', 'registry'] as const;
+/** Milliseconds between records of the in-process aggregator. */
+export const DEFAULT_RECORD_INTERVAL_MS = 1_000;
 
 /** HTTP port of the gateway by default. */
 export const DEFAULT_GATEWAY_PORT = 8080;
@@ -33,17 +45,23 @@ export const GATEWAY_OPTIONS: readonly OptionSpec[] = [
   { key: 'consul', flag: 'consul', env: 'CONSUL_HTTP_ADDR', type: 'string', description: 'Consul HTTP address: model configs from KV, workers from the catalog' },
   { key: 'consulToken', flag: 'consul-token', env: 'CONSUL_HTTP_TOKEN', type: 'string', description: 'Consul ACL token' },
   { key: 'registryDir', flag: 'registry-dir', env: 'INFERMESH_REGISTRY_DIR', type: 'string', default: '.infermesh/registry', description: 'File registry of model configs when Consul is not used' },
-  { key: 'kvPrefix', flag: 'kv-prefix', env: 'INFERMESH_KV_PREFIX', type: 'string', default: 'infermesh/', description: 'Consul KV prefix of the registry' },
+  { key: 'kvPrefix', flag: 'kv-prefix', env: 'INFERMESH_KV_PREFIX', type: 'string', default: DEFAULT_KV_PREFIX, description: 'Consul KV prefix of the registry' },
   { key: 'maxBodyBytes', flag: 'max-body-bytes', env: 'INFERMESH_MAX_BODY_BYTES', type: 'integer', minimum: 1024, default: DEFAULT_MAX_BODY_BYTES, description: 'Largest request body accepted, bytes' },
   { key: 'logLevel', flag: 'log-level', env: 'INFERMESH_LOG_LEVEL', type: 'string', values: LOG_LEVELS, default: 'info', description: 'Lowest log level written' },
   { key: 'feedbackKeys', flag: 'feedback-keys', env: 'INFERMESH_FEEDBACK_KEYS', type: 'string', description: 'HMAC keys of feedback tokens, "id:secret,id:secret" (first signs, the rest are still accepted); same on every replica. Unset: a random per-process key' },
   { key: 'feedbackTtlSeconds', flag: 'feedback-ttl-seconds', env: 'INFERMESH_FEEDBACK_TTL_SECONDS', type: 'integer', minimum: 1, default: DEFAULT_FEEDBACK_TTL_SECONDS, description: 'Seconds a feedback token stays valid' },
   { key: 'adminToken', flag: 'admin-token', env: 'INFERMESH_ADMIN_TOKEN', type: 'string', description: 'Bearer token required by PUT /v1/experiments/{model}; unset disables it' },
+  { key: 'experimentRecords', flag: 'experiment-records', env: 'INFERMESH_EXPERIMENT_RECORDS', type: 'string', values: EXPERIMENT_RECORD_SOURCES, default: 'local', description: 'Records experiments route by: local (an in-process aggregator over this gateway\'s traffic) or registry (published by `infermesh aggregate` under stats/)' },
+  { key: 'recordIntervalMs', flag: 'record-interval-ms', env: 'INFERMESH_RECORD_INTERVAL_MS', type: 'integer', minimum: 50, default: DEFAULT_RECORD_INTERVAL_MS, description: 'Milliseconds between records of the local aggregator' },
   { key: 'shutdownGraceMs', flag: 'shutdown-grace-ms', env: 'INFERMESH_SHUTDOWN_GRACE_MS', type: 'integer', minimum: 0, default: DEFAULT_GATEWAY_SHUTDOWN_GRACE_MS, description: 'Milliseconds open requests may take to finish after SIGTERM' },
 ];
 
-/** Throws INVALID_CONFIG when options contradict each other. */
+/** Throws INVALID_CONFIG when options contradict each other or a value cannot work (before anything starts). */
 export function checkGatewayConfig(config: GatewayConfig): void {
+  if (config.feedbackKeys !== undefined) {
+    // Constructing the signer checks ids, lengths and duplicates exactly as the gateway will.
+    new FeedbackTokenSigner({ keys: parseFeedbackKeys(config.feedbackKeys), ttlMs: config.feedbackTtlSeconds * 1000, now: Date.now });
+  }
   if (config.consul !== undefined && !/^https?:\/\/|^[^/:]+:\d+$/.test(config.consul)) {
     throw new InfermeshError('INVALID_CONFIG', `--consul (CONSUL_HTTP_ADDR) must look like http://host:port, got '${config.consul}'`);
   }

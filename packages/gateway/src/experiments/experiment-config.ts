@@ -3,7 +3,7 @@ import { InfermeshError, NAME_PATTERN } from '@infermesh/shared';
 import { POOL_CONFIG_SCHEMA, type PoolConfig } from '../models/model-config.js';
 import { parseValidatedJson } from '../config/parse-validated-json.js';
 import { checkPrior } from './policy/posteriors.js';
-import type { ExperimentPolicy } from './policy/policy-types.js';
+import type { ExperimentPolicy, RewardBounds } from './policy/policy-types.js';
 
 /** One arm of an experiment: a model deployment (or fixed workers) that serves a share of traffic. */
 export interface VariantConfig {
@@ -30,10 +30,26 @@ export interface ExperimentConfig {
   shadow: { fraction: number; maxConcurrent: number };
 }
 
+/** Rewards a feedback call may report: a closed interval. */
+export type RewardRange = RewardBounds;
+
+/**
+ * Rewards a continuous experiment accepts when it declares no range. Wide enough for counts
+ * and amounts; bounded so no sequence of rewards can overflow the sums of squares.
+ */
+export const DEFAULT_REWARD_RANGE: Readonly<RewardRange> = Object.freeze({ min: -1e6, max: 1e6 });
+/** Largest magnitude a declared reward bound may have: with it, 10^12 squared rewards still sum far below overflow. */
+export const MAX_REWARD_MAGNITUDE = 1e12;
+/** The only rewards of a binary experiment. */
+const BINARY_RANGE: Readonly<RewardRange> = Object.freeze({ min: 0, max: 1 });
+
 /** Stickiness window when none is configured, seconds (one day). */
 export const DEFAULT_STICKINESS_SECONDS = 86_400;
 /** Copies to shadow variants in flight at once by default. */
 export const DEFAULT_SHADOW_CONCURRENCY = 8;
+
+const bound = { type: 'number', minimum: -MAX_REWARD_MAGNITUDE, maximum: MAX_REWARD_MAGNITUDE } as const;
+const REWARD_RANGE_SCHEMA = { type: 'object', required: ['min', 'max'], additionalProperties: false, properties: { min: bound, max: bound } } as const;
 
 /** JSON Schema of an experiment config. */
 export const EXPERIMENT_CONFIG_SCHEMA = {
@@ -45,7 +61,12 @@ export const EXPERIMENT_CONFIG_SCHEMA = {
     stickinessSeconds: { type: 'integer', minimum: 1 },
     policy: {
       oneOf: [
-        { type: 'object', required: ['type'], additionalProperties: false, properties: { type: { const: 'weighted' }, reward: { enum: ['binary', 'continuous'] } } },
+        {
+          type: 'object',
+          required: ['type'],
+          additionalProperties: false,
+          properties: { type: { const: 'weighted' }, reward: { enum: ['binary', 'continuous'] }, rewardRange: REWARD_RANGE_SCHEMA },
+        },
         {
           type: 'object',
           required: ['type', 'reward'],
@@ -56,6 +77,7 @@ export const EXPERIMENT_CONFIG_SCHEMA = {
             minShare: { type: 'number', minimum: 0, maximum: 0.5 },
             minTrials: { type: 'integer', minimum: 0 },
             discountPerHour: { type: 'number', exclusiveMinimum: 0, maximum: 1 },
+            rewardRange: REWARD_RANGE_SCHEMA,
             prior: {
               type: 'object',
               additionalProperties: false,
@@ -107,6 +129,13 @@ export function parseExperimentConfig(model: string, text: string): ExperimentCo
     throw new InfermeshError('INVALID_CONFIG', `experiment of model '${model}' has no enabled live variant: clients would get no answer`);
   }
   const policy = raw.policy.type === 'thompson' ? { minShare: 0.01, minTrials: 100, ...raw.policy } : raw.policy;
+  const range = (raw.policy as { rewardRange?: RewardRange }).rewardRange;
+  if (range !== undefined && !(range.min < range.max)) {
+    throw new InfermeshError('INVALID_CONFIG', `experiment of model '${model}': policy.rewardRange needs min < max, got [${range.min}, ${range.max}]`);
+  }
+  if (range !== undefined && (raw.policy as { reward?: string }).reward === 'binary') {
+    throw new InfermeshError('INVALID_CONFIG', `experiment of model '${model}': a binary experiment takes rewards 0 and 1; drop policy.rewardRange`);
+  }
   if (policy.type === 'thompson') {
     try {
       checkPrior(policy as unknown as Parameters<typeof checkPrior>[0]);
@@ -121,4 +150,27 @@ export function parseExperimentConfig(model: string, text: string): ExperimentCo
     variants,
     shadow: { fraction: raw.shadow?.fraction ?? 0, maxConcurrent: raw.shadow?.maxConcurrent ?? DEFAULT_SHADOW_CONCURRENCY },
   };
+}
+
+/** The rewards `experiment` accepts: 0 and 1 for binary rewards, else its declared range or {@link DEFAULT_REWARD_RANGE}. */
+export function rewardRangeOf(experiment: ExperimentConfig): Readonly<RewardRange> {
+  if (experiment.policy.reward === 'binary') return BINARY_RANGE;
+  return experiment.policy.rewardRange ?? DEFAULT_REWARD_RANGE;
+}
+
+/**
+ * Throws INVALID_ARGUMENT unless `reward` is one `experiment` accepts (binary: exactly 0 or 1;
+ * a model without an experiment: the default range).
+ */
+export function checkReward(model: string, experiment: ExperimentConfig | undefined, reward: number): void {
+  const range = experiment === undefined ? DEFAULT_REWARD_RANGE : rewardRangeOf(experiment);
+  if (experiment?.policy.reward === 'binary') {
+    if (reward !== 0 && reward !== 1) throw new InfermeshError('INVALID_ARGUMENT', `model '${model}' takes binary rewards: send 0 or 1`, { details: { reward, allowed: [0, 1] } });
+    return;
+  }
+  if (!(reward >= range.min && reward <= range.max)) {
+    throw new InfermeshError('INVALID_ARGUMENT', `reward ${reward} is outside the range model '${model}' accepts, [${range.min}, ${range.max}] (policy.rewardRange)`, {
+      details: { reward, min: range.min, max: range.max },
+    });
+  }
 }

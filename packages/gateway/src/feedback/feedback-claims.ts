@@ -1,5 +1,8 @@
 /** What a feedback token attests: which prediction a later reward belongs to. */
 export interface FeedbackClaims {
+  /** Server-generated id of the prediction: what rewards are deduplicated and joined on. */
+  predictionId: string;
+  /** The client's request id, kept for correlation only (clients may reuse it). */
   requestId: string;
   model: string;
   variant: string;

@@ -7,6 +7,7 @@ import type { VerifiedFeedbackClaims } from './feedback-claims.js';
  */
 export interface FeedbackTokenPayload {
   kid: string;
+  pid: string;
   rid: string;
   mdl: string;
   var: string;
@@ -16,13 +17,14 @@ export interface FeedbackTokenPayload {
   exp: number;
 }
 
-const STRING_FIELDS = ['kid', 'rid', 'mdl', 'var', 'ver', 'ent'] as const;
+const STRING_FIELDS = ['kid', 'pid', 'rid', 'mdl', 'var', 'ver', 'ent'] as const;
 const TIME_FIELDS = ['iat', 'exp'] as const;
 
 /** The payload that carries claims; field order is fixed so equal claims sign to equal tokens. */
 export function toPayload(claims: VerifiedFeedbackClaims): FeedbackTokenPayload {
   return {
     kid: claims.keyId,
+    pid: claims.predictionId,
     rid: claims.requestId,
     mdl: claims.model,
     var: claims.variant,
@@ -36,6 +38,7 @@ export function toPayload(claims: VerifiedFeedbackClaims): FeedbackTokenPayload 
 /** The claims a payload carries. */
 export function fromPayload(payload: FeedbackTokenPayload): VerifiedFeedbackClaims {
   return {
+    predictionId: payload.pid,
     requestId: payload.rid,
     model: payload.mdl,
     variant: payload.var,
@@ -69,6 +72,7 @@ export function parsePayload(json: string): FeedbackTokenPayload {
   }
   const payload = record as unknown as FeedbackTokenPayload;
   if (payload.kid === '') throw malformed("payload field 'kid' is empty");
+  if (payload.pid === '') throw malformed("payload field 'pid' is empty");
   // Copy the known fields only, so nothing else a forger put in the JSON travels further.
   return toPayload(fromPayload(payload));
 }

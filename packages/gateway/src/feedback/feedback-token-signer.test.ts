@@ -16,9 +16,10 @@ const manualClock = (start = 1_700_000_000_000) => {
 
 const signerWith = (keys: FeedbackSigningKey[], now: () => number) => new FeedbackTokenSigner({ keys, ttlMs: TTL_MS, now });
 
-const claims: Omit<FeedbackClaims, 'issuedAt'> = { requestId: 'r-1', model: 'ranker', variant: 'treatment', version: 'v7', entity: 'u1' };
+const claims: Omit<FeedbackClaims, 'issuedAt'> = { predictionId: 'p-1', requestId: 'r-1', model: 'ranker', variant: 'treatment', version: 'v7', entity: 'u1' };
 
 const arbitraryClaims = fc.record({
+  predictionId: fc.uuid(),
   requestId: fc.string({ minLength: 1, maxLength: 40 }),
   model: fc.string({ maxLength: 40 }),
   variant: fc.string({ maxLength: 40 }),
@@ -93,7 +94,7 @@ test('a token is accepted until ttlMs after signing, then UNAUTHORIZED as expire
   const signer = signerWith([KEY_A], clock.now);
   const token = signer.sign(claims);
   clock.ms += TTL_MS - 1;
-  assert.equal(signer.verify(token).requestId, 'r-1');
+  assert.equal(signer.verify(token).predictionId, 'p-1');
   clock.ms += 1;
   assert.throws(() => signer.verify(token), (error: unknown) => {
     assert.ok(error instanceof InfermeshError);
@@ -140,9 +141,9 @@ test('inputs that are not tokens are INVALID_ARGUMENT', () => {
     `${b64('not json')}.${sig}`,
     `${b64('[1]')}.${sig}`,
     `${b64('null')}.${sig}`,
-    `${b64(JSON.stringify({ kid: 'a', rid: 'r', mdl: 'm', var: 'v', ver: '1', ent: '', iat: 1 }))}.${sig}`,
-    `${b64(JSON.stringify({ kid: 'a', rid: 'r', mdl: 'm', var: 'v', ver: 1, ent: '', iat: 1, exp: 2 }))}.${sig}`,
-    `${b64(JSON.stringify({ kid: 'a', rid: 'r', mdl: 'm', var: 'v', ver: '1', ent: '', iat: 1.5, exp: 2 }))}.${sig}`,
+    `${b64(JSON.stringify({ kid: 'a', pid: 'p', rid: 'r', mdl: 'm', var: 'v', ver: '1', ent: '', iat: 1 }))}.${sig}`,
+    `${b64(JSON.stringify({ kid: 'a', pid: 'p', rid: 'r', mdl: 'm', var: 'v', ver: 1, ent: '', iat: 1, exp: 2 }))}.${sig}`,
+    `${b64(JSON.stringify({ kid: 'a', pid: 'p', rid: 'r', mdl: 'm', var: 'v', ver: '1', ent: '', iat: 1.5, exp: 2 }))}.${sig}`,
     `${b64('{}')}=.${sig}`,
     `${b64('{}')}.${sig}=`,
     `${b64('{}')}.${'A'.repeat(MAX_FEEDBACK_TOKEN_CHARS)}`,
@@ -153,7 +154,7 @@ test('inputs that are not tokens are INVALID_ARGUMENT', () => {
 test('random strings, dotted base64url and well-formed payloads with bad signatures never get through or throw anything but INVALID_ARGUMENT/UNAUTHORIZED', () => {
   const b64url = fc.string({ unit: fc.constantFrom(...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'.split('')), maxLength: 120 });
   const payloadJson = fc
-    .record({ kid: fc.constantFrom('a', 'b', 'z'), rid: fc.string(), mdl: fc.string(), var: fc.string(), ver: fc.string(), ent: fc.string(), iat: fc.integer(), exp: fc.integer() }, { requiredKeys: [] })
+    .record({ kid: fc.constantFrom('a', 'b', 'z'), pid: fc.string(), rid: fc.string(), mdl: fc.string(), var: fc.string(), ver: fc.string(), ent: fc.string(), iat: fc.integer(), exp: fc.integer() }, { requiredKeys: [] })
     .map((payload) => Buffer.from(JSON.stringify(payload)).toString('base64url'));
   const input = fc.oneof(
     fc.string({ unit: 'binary', maxLength: 200 }),

@@ -8,7 +8,7 @@ const manualClock = (start = 1_000) => {
   return clock;
 };
 
-test('a second reward for the same request counts once until the token expires, then the id is forgotten', () => {
+test('a second reward for the same prediction counts once until the token expires, then the id is forgotten', () => {
   const clock = manualClock();
   const dedupe = new RewardDeduplicator({ now: clock.now });
   assert.equal(dedupe.firstTime('r1', 1_100), true);
@@ -17,9 +17,10 @@ test('a second reward for the same request counts once until the token expires, 
   clock.ms = 1_099;
   assert.equal(dedupe.firstTime('r1', 1_100), false);
   clock.ms = 1_100;
-  assert.equal(dedupe.size, 2);
+  assert.equal(dedupe.size, 1, 'r1 expired with its token and was dropped');
+  assert.equal(dedupe.firstTime('r1', 1_100), true, 'an expired id is forgotten (the signer refuses its token anyway)');
   assert.equal(dedupe.firstTime('r3', 1_300), true);
-  assert.equal(dedupe.size, 2, 'r1 expired and was dropped');
+  assert.equal(dedupe.size, 2);
   clock.ms = 1_300;
   assert.equal(dedupe.firstTime('r4', 1_400), true);
   assert.equal(dedupe.size, 1);
@@ -32,20 +33,22 @@ test('an already expired token is not remembered', () => {
   assert.equal(dedupe.size, 0);
 });
 
-test('at capacity the id closest to expiry is forgotten first, and counted as an eviction', () => {
+test('at capacity the least recently redeemed id is forgotten first (with one token ttl, the one closest to expiry), and counted as an eviction', () => {
   const clock = manualClock();
   const dedupe = new RewardDeduplicator({ now: clock.now, maxEntries: 2 });
-  dedupe.firstTime('late', 3_000);
-  dedupe.firstTime('soon', 2_000);
-  dedupe.firstTime('new', 4_000);
+  dedupe.firstTime('first', 3_000);
+  clock.ms += 10;
+  dedupe.firstTime('second', 3_010);
+  clock.ms += 10;
+  dedupe.firstTime('third', 3_020);
   assert.equal(dedupe.size, 2);
   assert.equal(dedupe.evictions, 1);
-  assert.equal(dedupe.firstTime('late', 3_000), false);
-  assert.equal(dedupe.firstTime('new', 4_000), false);
+  assert.equal(dedupe.firstTime('second', 3_010), false);
+  assert.equal(dedupe.firstTime('third', 3_020), false);
+  assert.equal(dedupe.firstTime('first', 3_000), true, 'the forgotten id would count again: hence the eviction metric');
 });
 
 test('property: firstTime is true exactly when the id has no live entry, and memory holds only live ids', () => {
-  type Step = { kind: 'redeem'; id: number; ttl: number } | { kind: 'tick'; ms: number };
   const step = fc.oneof(
     fc.record({ kind: fc.constant('redeem' as const), id: fc.nat({ max: 15 }), ttl: fc.integer({ min: 1, max: 500 }) }),
     fc.record({ kind: fc.constant('tick' as const), ms: fc.nat({ max: 200 }) }),

@@ -1,21 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { InfermeshError, type Logger } from '@infermesh/shared';
+import { InfermeshError, REQUEST_ID_HEADER, type Logger } from '@infermesh/shared';
 import type { Registry } from 'prom-client';
 import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import type { ModelCatalog } from '../models/model-catalog.js';
-import { isModelReady, liveVariants } from '../models/served-model.js';
-import type { StatisticsSource } from '../experiments/statistics/statistics-source.js';
 import type { FeedbackTokenSigner } from '../feedback/feedback-token-signer.js';
 import type { RandomSource } from '../experiments/policy/random-source.js';
 import type { ShadowRunner } from '../experiments/shadow/shadow-runner.js';
 import { describeExperiment, putExperiment, recordFeedback, type ExperimentRouteDependencies } from './experiment-routes.js';
 import { predict } from '../predict/predict-service.js';
-import { inferRest, restMetadata } from '../predict/open-inference-rest.js';
+import { OPEN_INFERENCE_INFER_ROUTE, openInferenceBodyParser, registerOpenInferenceRoutes } from './open-inference-routes.js';
 import { toErrorResponse } from './to-error-response.js';
+import { requestLogLevel } from './request-log-level.js';
 
-/** Header carrying the request id, accepted from clients and set on every response. */
-export const REQUEST_ID_HEADER = 'x-request-id';
 const CLIENT_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /** What the HTTP app needs. */
@@ -24,9 +21,13 @@ export interface AppDependencies extends ExperimentRouteDependencies {
   metrics: GatewayMetrics;
   registry: Registry;
   logger: Logger;
+  /** Wall-clock milliseconds since the epoch. */
   now: () => number;
+  /** Monotonic milliseconds: request durations. */
+  elapsed: () => number;
   random: RandomSource;
-  statistics: StatisticsSource;
+  /** A new, unique prediction id. */
+  newPredictionId: () => string;
   feedbackTokens: FeedbackTokenSigner;
   shadows: ShadowRunner;
   maxBodyBytes: number;
@@ -56,17 +57,18 @@ export function createApp(dependencies: AppDependencies): express.Express {
     const requestId = given !== undefined && CLIENT_REQUEST_ID.test(given) ? given : randomUUID();
     Object.assign(response.locals, { requestId, route: 'unmatched' } satisfies Locals);
     response.setHeader(REQUEST_ID_HEADER, requestId);
-    const started = dependencies.now();
+    const started = dependencies.elapsed();
     response.on('finish', () => {
       const { route, model, errorCode } = locals(response);
-      const durationMs = dependencies.now() - started;
+      const durationMs = dependencies.elapsed() - started;
       // Only configured model names become label values: arbitrary paths must not grow the series.
       metrics.requestDuration.observe({ route, model: model ?? '', status: String(response.statusCode) }, durationMs / 1000);
-      const level = response.statusCode >= 500 ? 'error' : response.statusCode >= 400 ? 'warn' : 'info';
+      const level = requestLogLevel(response.statusCode, errorCode, route);
       logger[level]({ requestId, method: request.method, route, model, status: response.statusCode, durationMs: Math.round(durationMs * 10) / 10, code: errorCode }, 'request');
     });
     next();
   });
+  app.post(OPEN_INFERENCE_INFER_ROUTE, openInferenceBodyParser(dependencies.maxBodyBytes));
   app.use(express.json({ limit: dependencies.maxBodyBytes, strict: false, type: ['application/json', 'application/*+json'] }));
 
   const served = (route: string) => (request: Request, response: Response) => {
@@ -103,35 +105,25 @@ export function createApp(dependencies: AppDependencies): express.Express {
     return result;
   }));
   app.get('/v1/experiments', handle('/v1/experiments', () => ({
-    experiments: catalog.all().filter((model) => model.experiment !== undefined).map((model) => describeExperiment(model, dependencies.statistics)),
+    experiments: catalog.all().filter((model) => model.experiment !== undefined).map((model) => {
+      // One model's problem must not hide every other experiment.
+      try {
+        return describeExperiment(model, dependencies);
+      } catch (error) {
+        const typed = InfermeshError.from(error);
+        logger.error({ model: model.name, err: error }, 'cannot describe the experiment');
+        return { model: model.name, error: { code: typed.code, message: typed.clientMessage } };
+      }
+    }),
   })));
   app.get('/v1/experiments/:model', handle('/v1/experiments/:model', (request, response) =>
-    describeExperiment(served('/v1/experiments/:model')(request, response), dependencies.statistics)));
+    describeExperiment(served('/v1/experiments/:model')(request, response), dependencies)));
   app.put('/v1/experiments/:model', handle('/v1/experiments/:model', (request, response) => {
     locals(response).route = '/v1/experiments/:model';
     return putExperiment(request, String(request.params.model), jsonBody(request), dependencies);
   }));
 
-  app.get('/v2', handle('/v2', () => ({ name: 'infermesh-gateway', version: dependencies.serverVersion, extensions: [] })));
-  app.get('/v2/health/live', handle('/v2/health/live', () => ({ live: true })));
-  app.get('/v2/health/ready', handle('/v2/health/ready', (_request, response) => {
-    const ready = dependencies.isAccepting() && catalog.all().every(isModelReady);
-    if (!ready) response.status(503);
-    return { ready };
-  }));
-  app.get('/v2/models/:model', handle('/v2/models/:model', async (request, response) => {
-    const model = served('/v2/models/:model')(request, response);
-    const [variant] = liveVariants(model);
-    if (variant === undefined) throw new InfermeshError('NO_HEALTHY_WORKER', `model '${model.name}' has no live variant`);
-    return restMetadata(model.name, await variant.pool.metadata(model.config.workerModel ?? model.name));
-  }));
-  app.get('/v2/models/:model/ready', handle('/v2/models/:model/ready', (request, response) => {
-    const ready = isModelReady(served('/v2/models/:model/ready')(request, response));
-    if (!ready) response.status(503);
-    return { name: request.params.model, ready };
-  }));
-  app.post('/v2/models/:model/infer', handle('/v2/models/:model/infer', (request, response) =>
-    inferRest(served('/v2/models/:model/infer')(request, response), jsonBody(request), locals(response).requestId, dependencies)));
+  registerOpenInferenceRoutes(app, { handle, served, requestId: (response) => locals(response).requestId }, dependencies);
 
   app.get('/healthz', handle('/healthz', () => ({ status: 'ok' })));
   app.get('/readyz', handle('/readyz', (_request, response) => {
@@ -168,8 +160,8 @@ export function createApp(dependencies: AppDependencies): express.Express {
     if (response.headersSent) return;
     // The v2 routes follow the Open Inference Protocol's error body ({"error": "message"}), plus the code.
     const body = request.path.startsWith('/v2')
-      ? { error: error.message, code: error.code }
-      : { error: { code: error.code, message: error.message, details: error.details }, requestId: locals(response).requestId };
+      ? { error: error.clientMessage, code: error.code }
+      : { error: { code: error.code, message: error.clientMessage, details: error.code === 'INTERNAL' ? {} : error.details }, requestId: locals(response).requestId };
     response.status(status).json(body);
   });
   return app;

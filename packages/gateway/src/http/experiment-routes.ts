@@ -2,27 +2,27 @@ import { timingSafeEqual } from 'node:crypto';
 import { Ajv } from 'ajv';
 import { InfermeshError, type KvStore } from '@infermesh/shared';
 import type { Request } from 'express';
-import { parseExperimentConfig } from '../experiments/experiment-config.js';
-import { policyInputs } from '../experiments/variant-router.js';
-import { probabilityBest, trafficShares } from '../experiments/policy/experiment-policy.js';
+import { checkReward, parseExperimentConfig } from '../experiments/experiment-config.js';
+import type { EvidenceSink } from '../experiments/aggregation/evidence-sink.js';
 import { posteriorFor, posteriorMean, type RewardModel } from '../experiments/policy/posteriors.js';
-import { seededRandom } from '../experiments/policy/random-source.js';
-import type { StatisticsSource } from '../experiments/statistics/statistics-source.js';
+import type { RecordSource } from '../experiments/records/record-store.js';
+import { layoutShares } from '../experiments/records/traffic-layout.js';
+import { effectiveShares, warmUpLayout } from '../experiments/routing/assign-variant.js';
 import type { FeedbackTokenSigner } from '../feedback/feedback-token-signer.js';
 import type { RewardDeduplicator } from '../feedback/reward-deduplicator.js';
 import type { ModelCatalog } from '../models/model-catalog.js';
 import type { ServedModel } from '../models/served-model.js';
 
-/** Monte-Carlo draws behind the shares and probabilities the API reports. */
-const REPORT_SAMPLES = 4_000;
-
 /** What the feedback and experiment routes need. */
 export interface ExperimentRouteDependencies {
   catalog: ModelCatalog;
-  statistics: StatisticsSource;
+  records: RecordSource;
+  evidence: EvidenceSink;
   feedbackTokens: FeedbackTokenSigner;
   rewards: RewardDeduplicator;
   kv: KvStore;
+  /** Milliseconds since the epoch. */
+  now: () => number;
   /** Bearer token required to change an experiment; undefined disables changes over HTTP. */
   adminToken: string | undefined;
 }
@@ -34,53 +34,70 @@ const validateFeedback = new Ajv({ allErrors: true }).compile({
   properties: { feedbackToken: { type: 'string', minLength: 1, maxLength: 4096 }, reward: { type: 'number' } },
 });
 
-/** `POST /v1/feedback`: attributes a reward to the variant that served a prediction, once. */
+/**
+ * `POST /v1/feedback`: attributes a reward to the variant that served a prediction, once per
+ * prediction id. The reward must lie in the range the experiment declares, so no sequence of
+ * feedback calls can push the statistics out of the finite numbers.
+ */
 export function recordFeedback(body: unknown, dependencies: ExperimentRouteDependencies): { counted: boolean; duplicate: boolean } {
   if (!validateFeedback(body)) {
     throw new InfermeshError('INVALID_ARGUMENT', `feedback must be {"feedbackToken": string, "reward": number}: ${(validateFeedback.errors ?? []).map((error) => `${error.instancePath || 'body'} ${error.message}`).join('; ')}`);
   }
   const { feedbackToken, reward } = body as { feedbackToken: string; reward: number };
   const claims = dependencies.feedbackTokens.verify(feedbackToken);
-  const policy = dependencies.catalog.get(claims.model)?.experiment?.policy;
-  if (policy?.type === 'thompson' && policy.reward === 'binary' && reward !== 0 && reward !== 1) {
-    throw new InfermeshError('INVALID_ARGUMENT', `model '${claims.model}' takes binary rewards: send 0 or 1`);
-  }
-  if (!dependencies.rewards.firstTime(claims.requestId, claims.expiresAt)) return { counted: false, duplicate: true };
-  dependencies.statistics.recordReward(claims.model, claims.variant, reward);
+  const experiment = dependencies.catalog.get(claims.model)?.experiment;
+  checkReward(claims.model, experiment, reward);
+  if (!dependencies.rewards.firstTime(claims.predictionId, claims.expiresAt)) return { counted: false, duplicate: true };
+  if (experiment !== undefined) dependencies.evidence.countReward(claims.model, claims.variant, reward, dependencies.now());
   return { counted: true, duplicate: false };
 }
 
-/** Per-variant view of a model's experiment: statistics, posterior, probability of being best, share. */
-export function describeExperiment(model: ServedModel, statistics: StatisticsSource): object {
+/**
+ * Per-variant view of a model's experiment as this replica routes it: the record it decides
+ * from (sequence, age), evidence, posterior, probability of being best, and share.
+ */
+export function describeExperiment(model: ServedModel, dependencies: Pick<ExperimentRouteDependencies, 'records' | 'catalog' | 'now'>): object {
   const experiment = model.experiment;
   if (experiment === undefined) throw new InfermeshError('MODEL_NOT_FOUND', `model '${model.name}' has no experiment`);
-  const inputs = policyInputs(model, statistics);
-  // Seeded: the same statistics always report the same figures.
-  const shares = trafficShares(experiment.policy, inputs, seededRandom(`${model.name}|shares`), { samples: REPORT_SAMPLES });
-  const best = probabilityBest(experiment.policy, inputs, seededRandom(`${model.name}|best`), { samples: REPORT_SAMPLES });
+  const record = dependencies.records.get(model.name);
+  const routable = new Set(experiment.variants.filter((variant) => variant.enabled && variant.role === 'live').map((variant) => variant.name));
+  const recordWidths = record === undefined ? undefined : layoutShares(record.layout);
+  const fromRecord = recordWidths !== undefined && [...routable].some((name) => (recordWidths.get(name) ?? 0) > 0);
+  const shares = effectiveShares(fromRecord ? record!.layout : warmUpLayout(experiment, [...routable]), routable);
   const rewardModel = (experiment.policy.type === 'thompson' ? experiment.policy : { reward: experiment.policy.reward ?? 'continuous' }) as RewardModel;
   return {
     model: model.name,
+    revision: dependencies.catalog.experimentRevision(model.name) ?? null,
     entityKey: experiment.entityKey,
     stickinessSeconds: experiment.stickinessSeconds,
     policy: experiment.policy,
     shadow: experiment.shadow,
-    variants: inputs.map((input) => ({
-      name: input.name,
-      role: input.role,
-      enabled: input.enabled,
-      trials: input.stats.trials,
-      rewards: input.stats.rewardSum,
-      rewardMean: input.stats.trials > 0 ? input.stats.rewardSum / input.stats.trials : null,
-      posterior: posteriorFor(rewardModel, input.stats),
-      posteriorMean: posteriorMean(posteriorFor(rewardModel, input.stats)),
-      probabilityBest: best[input.name] ?? 0,
-      share: shares[input.name] ?? 0,
-    })),
+    record: fromRecord ? { sequence: record!.sequence, generatedAt: record!.generatedAt, ageSeconds: Math.max(0, (dependencies.now() - record!.generatedAt) / 1000) } : null,
+    variants: experiment.variants.map((variant) => {
+      const stats = record?.variants[variant.name] ?? { trials: 0, rewardSum: 0, rewardSumSquares: 0, probabilityBest: 0 };
+      const posterior = posteriorFor(rewardModel, stats);
+      return {
+        name: variant.name,
+        role: variant.role,
+        enabled: variant.enabled,
+        trials: stats.trials,
+        rewards: stats.rewardSum,
+        rewardMean: stats.trials > 0 ? stats.rewardSum / stats.trials : null,
+        posterior,
+        posteriorMean: posteriorMean(posterior),
+        probabilityBest: stats.probabilityBest,
+        share: shares.get(variant.name) ?? 0,
+      };
+    }),
   };
 }
 
-/** `PUT /v1/experiments/{model}`: validates and stores a new experiment (the catalog applies it). */
+/**
+ * `PUT /v1/experiments/{model}`: validates and stores a new experiment, then applies it on this
+ * replica before answering, so a kill switch holds for every request this replica answers
+ * afterwards. Other replicas apply it within moments; the answer's `revision` is what
+ * `GET /v1/experiments/{model}` shows once a replica serves it.
+ */
 export async function putExperiment(request: Request, model: string, body: unknown, dependencies: ExperimentRouteDependencies): Promise<object> {
   const token = dependencies.adminToken;
   if (token === undefined) throw new InfermeshError('UNAUTHORIZED', 'changing experiments over HTTP is disabled: start the gateway with --admin-token');
@@ -95,5 +112,8 @@ export async function putExperiment(request: Request, model: string, body: unkno
   if (!(await dependencies.kv.compareAndSet(key, text, current?.index ?? 0))) {
     throw new InfermeshError('CONFLICT', `the experiment of '${model}' changed meanwhile; read it again and retry`);
   }
-  return { model, stored: key, note: 'gateways apply it within moments (watched)' };
+  await dependencies.catalog.refresh();
+  // Another writer may have stored a newer experiment right after this one: say which one serves.
+  const applied = dependencies.catalog.sourcesOf(model)?.experiment === text;
+  return { model, stored: key, revision: dependencies.catalog.experimentRevision(model) ?? null, applied };
 }

@@ -11,6 +11,15 @@ interface Entry {
 }
 
 /**
+ * The name of the pool serving `workerModel` from these workers: `churn/prod` for a Consul
+ * deployment, `churn/static:host:port,…` for fixed addresses. Variants on different workers get
+ * different names, so their metric series do not overwrite each other.
+ */
+export function poolName(workerModel: string, config: PoolConfig): string {
+  return config.deployment !== undefined ? `${workerModel}/${config.deployment}` : `${workerModel}/static:${(config.static ?? []).join(',')}`;
+}
+
+/**
  * Worker pools shared by every model version and variant that names the same workers, so a
  * config change that keeps a variant's workers keeps its channels, in-flight counts and
  * ejections. A pool nobody uses any more is closed after a grace period.
@@ -19,16 +28,17 @@ export class SharedPools {
   private readonly entries = new Map<string, Entry>();
 
   constructor(
-    private readonly create: (workerModel: string, pool: PoolConfig) => WorkerPool,
+    /** Builds a pool; `name` identifies it in logs and metric labels and is unique per workers. */
+    private readonly create: (name: string, workerModel: string, pool: PoolConfig) => WorkerPool,
     private readonly graceMs = RETIRED_POOL_GRACE_MS,
   ) {}
 
   /** The pool for these workers of this model, created and started on first use. */
   acquire(workerModel: string, config: PoolConfig): WorkerPool {
-    const key = JSON.stringify([workerModel, config.static ?? null, config.deployment ?? null]);
+    const key = poolName(workerModel, config);
     let entry = this.entries.get(key);
     if (entry === undefined) {
-      const pool = this.create(workerModel, config);
+      const pool = this.create(key, workerModel, config);
       pool.start();
       entry = { pool, users: 0 };
       this.entries.set(key, entry);

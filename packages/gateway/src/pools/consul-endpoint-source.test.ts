@@ -3,7 +3,8 @@ import type { EventEmitter } from 'node:events';
 import { after, test } from 'node:test';
 import type Consul from 'consul';
 import { createLogger } from '@infermesh/shared';
-import { CATALOG_BACKOFF_BASE_MS, CATALOG_BACKOFF_MAX_MS, ConsulEndpointSource } from './consul-endpoint-source.js';
+import { DEFAULT_BACKOFF_BASE_MS, DEFAULT_BACKOFF_MAX_MS } from '@infermesh/shared';
+import { ConsulEndpointSource } from './consul-endpoint-source.js';
 import type { WorkerEndpoint } from './worker-endpoint.js';
 
 interface Entry {
@@ -131,7 +132,7 @@ test('Consul unreachable: the last list stays, full-jitter backoff grows to its 
   catalog.change([entry('w-1', 9001, churn)]);
   await until('the outage to pass and the watch to block again', () => catalog.failures === 0 && catalog.queries.length === 11);
   assert.deepEqual(source.endpoints().map((endpoint) => endpoint.id), ['w-1'], 'the last known list stays in use');
-  const expected = Array.from({ length: 8 }, (_, attempt) => 0.5 * Math.min(CATALOG_BACKOFF_MAX_MS, CATALOG_BACKOFF_BASE_MS * 2 ** (attempt + 1)));
+  const expected = Array.from({ length: 8 }, (_, attempt) => 0.5 * Math.min(DEFAULT_BACKOFF_MAX_MS, DEFAULT_BACKOFF_BASE_MS * 2 ** (attempt + 1)));
   assert.deepEqual(sleeps, expected);
   const during = catalog.queries.slice(2).map((query) => query.index);
   assert.deepEqual(during, Array(9).fill(12), 'every retry asks from the last index');
@@ -140,8 +141,8 @@ test('Consul unreachable: the last list stays, full-jitter backoff grows to its 
   assert.equal(changes.length, 2);
   const warnings = lines.filter((line) => line.includes('"level":"warn"'));
   assert.equal(warnings.length, 8);
-  assert.match(warnings[0]!, /Consul catalog unreachable; keeping the last known instances/);
-  assert.ok(lines.some((line) => line.includes('Consul reachable again')));
+  assert.match(warnings[0]!, /Consul catalog of infermesh-worker.*watch failed; keeping the last known state, retrying/);
+  assert.ok(lines.some((line) => line.includes('reachable again; resuming from the last index')));
 });
 
 test('ready waits for the first successful listing, through failures', async () => {

@@ -1,19 +1,13 @@
 import { EventEmitter } from 'node:events';
 import type Consul from 'consul';
-import type { Logger } from '@infermesh/shared';
+import { BlockingWatch, WORKER_SERVICE_NAME, type Logger } from '@infermesh/shared';
 import type { EndpointSource } from './endpoint-source.js';
 import type { WorkerEndpoint } from './worker-endpoint.js';
 
-/** Consul service name workers register under (the worker's WORKER_SERVICE_NAME). */
-export const WORKER_SERVICE_NAME = 'infermesh-worker';
 /** Milliseconds one catalog blocking query waits for a change before asking again. */
 export const CATALOG_WAIT_MS = 30_000;
 /** Extra milliseconds a blocking query's HTTP request gets beyond its wait. */
 export const BLOCKING_TIMEOUT_MARGIN_MS = 5_000;
-/** First retry delay after a catalog error, milliseconds; doubles per failure. */
-export const CATALOG_BACKOFF_BASE_MS = 250;
-/** Longest retry delay after catalog errors, milliseconds. */
-export const CATALOG_BACKOFF_MAX_MS = 10_000;
 
 /** Which catalog instances belong to the pool. */
 export interface ConsulEndpointFilter {
@@ -47,32 +41,38 @@ interface ResponseLike {
  * use (WARN, full-jitter backoff) and the watch resumes from the last index.
  */
 export class ConsulEndpointSource implements EndpointSource {
-  private readonly abort = new AbortController();
+  private readonly watch: BlockingWatch<WorkerEndpoint[]>;
   private readonly listeners: ((endpoints: readonly WorkerEndpoint[]) => void)[] = [];
   private readonly logger: Logger;
   private current: readonly WorkerEndpoint[] = [];
-  private loop: Promise<void> | undefined;
-  private resolveReady!: () => void;
   /** Resolves after the first successful listing. */
-  readonly ready = new Promise<void>((resolve) => (this.resolveReady = resolve));
+  readonly ready: Promise<void>;
 
   constructor(
     private readonly consul: Pick<Consul, 'health'>,
     private readonly filter: ConsulEndpointFilter,
     private readonly dependencies: ConsulEndpointSourceDependencies,
   ) {
-    this.logger = dependencies.logger.child({ component: 'consul-endpoint-source', model: filter.model, deployment: filter.deployment });
+    this.logger = dependencies.logger.child({ module: 'consul-endpoint-source', model: filter.model, deployment: filter.deployment });
+    this.watch = new BlockingWatch({
+      what: `Consul catalog of ${WORKER_SERVICE_NAME} ${filter.model}/${filter.deployment ?? '*'}`,
+      query: (index, signal) => this.query(index, signal),
+      apply: (endpoints) => this.publish(endpoints),
+      logger: this.logger,
+      sleep: dependencies.sleep,
+      backoff: { random: dependencies.random },
+    });
+    this.ready = this.watch.ready;
   }
 
   /** Starts the watch in the background. */
   start(): void {
-    this.loop ??= this.run();
+    this.watch.start();
   }
 
   /** Cancels the blocking query in flight and waits for the watch to end. */
   async stop(): Promise<void> {
-    this.abort.abort();
-    await this.loop;
+    await this.watch.stop();
   }
 
   /** The last successful listing (kept while Consul is unreachable). */
@@ -85,35 +85,8 @@ export class ConsulEndpointSource implements EndpointSource {
     this.listeners.push(listener);
   }
 
-  private async run(): Promise<void> {
-    const { random, sleep } = this.dependencies;
-    const signal = this.abort.signal;
-    let index = 0;
-    let failures = 0;
-    while (!signal.aborted) {
-      try {
-        const listing = await this.query(index, signal);
-        if (signal.aborted) break;
-        if (failures > 0) this.logger.info({ failures }, 'Consul reachable again; resuming from the last index');
-        failures = 0;
-        this.publish(listing.endpoints);
-        this.resolveReady();
-        index = listing.index;
-      } catch (error) {
-        if (signal.aborted) break;
-        failures += 1;
-        const delay = random() * Math.min(CATALOG_BACKOFF_MAX_MS, CATALOG_BACKOFF_BASE_MS * 2 ** Math.min(failures, 16));
-        this.logger.warn(
-          { failures, retryInMs: Math.round(delay), instances: this.current.length, reason: (error as Error).message },
-          'Consul catalog unreachable; keeping the last known instances, retrying',
-        );
-        await sleep(delay, signal).catch(() => undefined);
-      }
-    }
-  }
-
   /** One blocking query from `index`; answers the matching instances and the index to block on next. */
-  private async query(index: number, signal: AbortSignal): Promise<{ endpoints: WorkerEndpoint[]; index: number }> {
+  private async query(index: number, signal: AbortSignal): Promise<{ value: WorkerEndpoint[]; index: number }> {
     const waitMs = this.dependencies.waitMs ?? CATALOG_WAIT_MS;
     // With includeResponse the client answers [response, body]: X-Consul-Index is in the headers.
     const context = Object.assign(new EventEmitter(), { includeResponse: true });
@@ -131,7 +104,7 @@ export class ConsulEndpointSource implements EndpointSource {
       const headerIndex = Number(response.headers['x-consul-index']);
       // An index that goes backwards means Consul's state was reset: start over from 0.
       const nextIndex = Number.isFinite(headerIndex) && headerIndex > 0 ? (headerIndex < index ? 0 : headerIndex) : index;
-      return { endpoints: this.select(entries ?? []), index: nextIndex };
+      return { value: this.select(entries ?? []), index: nextIndex };
     } finally {
       signal.removeEventListener('abort', cancel);
     }

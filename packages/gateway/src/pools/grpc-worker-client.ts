@@ -1,5 +1,6 @@
 import { Channel, credentials, Metadata, status as grpcStatus, type ChannelOptions, type ServiceError } from '@grpc/grpc-js';
 import {
+  INFERENCE_HEALTH_SERVICE,
   loadHealthProto,
   loadInferenceProto,
   type GRPCInferenceServiceClient,
@@ -9,8 +10,6 @@ import {
 import { WorkerCallError } from './worker-call-error.js';
 import type { ModelInferRequest, WorkerCallOptions, WorkerClient } from './worker-client.js';
 
-/** Service name the worker reports in grpc.health.v1 (its INFERENCE_SERVICE_NAME). */
-export const INFERENCE_HEALTH_SERVICE = 'inference.GRPCInferenceService';
 /** Largest gRPC message sent or received, bytes (64 MiB, the worker's default). */
 export const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
 /** First reconnect delay after a connection fails, milliseconds (grpc-js default: 1 s). */

@@ -3,10 +3,7 @@ export type { EndpointSource } from './endpoint-source.js';
 export { StaticEndpointSource } from './static-endpoint-source.js';
 export {
   ConsulEndpointSource,
-  WORKER_SERVICE_NAME,
   CATALOG_WAIT_MS,
-  CATALOG_BACKOFF_BASE_MS,
-  CATALOG_BACKOFF_MAX_MS,
   type ConsulEndpointFilter,
   type ConsulEndpointSourceDependencies,
 } from './consul-endpoint-source.js';
@@ -19,13 +16,12 @@ export {
   PROBE_SWEEP_INTERVAL_MS,
   METADATA_TIMEOUT_MS,
   MAX_ATTEMPTS,
-  REQUEST_ID_METADATA_KEY,
   type PoolOptions,
   type PoolCallResult,
   type WorkerPoolDependencies,
 } from './worker-pool.js';
 export type { WorkerClient, WorkerClientFactory, WorkerCallOptions, ModelInferRequest } from './worker-client.js';
-export { GrpcWorkerClient, createGrpcWorkerClient, INFERENCE_HEALTH_SERVICE, RECONNECT_BACKOFF_INITIAL_MS, RECONNECT_BACKOFF_MAX_MS, MAX_MESSAGE_BYTES } from './grpc-worker-client.js';
+export { GrpcWorkerClient, createGrpcWorkerClient, RECONNECT_BACKOFF_INITIAL_MS, RECONNECT_BACKOFF_MAX_MS, MAX_MESSAGE_BYTES } from './grpc-worker-client.js';
 export { WorkerCallError } from './worker-call-error.js';
 export { classifyWorkerFailure, NOT_SERVING_WORKER_CODES, type FailureDecision } from './classify-worker-failure.js';
 export { powerOfTwoChoices } from './power-of-two-choices.js';

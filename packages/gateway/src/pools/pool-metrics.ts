@@ -55,6 +55,17 @@ export class PoolMetrics {
     this.instances.set({ pool, state: 'ejected' }, ejected);
   }
 
+  /** Drops every series of a closed pool. */
+  forgetPool(pool: string): void {
+    for (const key of [...this.codesSeen.keys()]) {
+      const [owner, instance] = key.split('\u0000') as [string, string];
+      if (owner === pool) this.forgetInstance(pool, instance);
+    }
+    this.instances.remove({ pool, state: 'healthy' });
+    this.instances.remove({ pool, state: 'ejected' });
+    this.retries.remove({ pool });
+  }
+
   /** Drops the series of an instance that left the pool: Consul ids change with every deploy. */
   forgetInstance(pool: string, instance: string): void {
     const key = `${pool}\u0000${instance}`;

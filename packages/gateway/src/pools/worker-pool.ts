@@ -1,4 +1,4 @@
-import { InfermeshError, type Logger, type ModelInferResponse__Output, type ModelMetadataResponse__Output } from '@infermesh/shared';
+import { InfermeshError, REQUEST_ID_HEADER, type Logger, type ModelInferResponse__Output, type ModelMetadataResponse__Output } from '@infermesh/shared';
 import { classifyWorkerFailure, type FailureDecision } from './classify-worker-failure.js';
 import type { EndpointSource } from './endpoint-source.js';
 import { createGrpcWorkerClient } from './grpc-worker-client.js';
@@ -20,8 +20,6 @@ export const PROBE_SWEEP_INTERVAL_MS = 250;
 export const METADATA_TIMEOUT_MS = 5_000;
 /** Attempts per call: the first, and one retry on another instance. */
 export const MAX_ATTEMPTS = 2;
-/** gRPC metadata key carrying the gateway's request id to the worker. */
-export const REQUEST_ID_METADATA_KEY = 'x-request-id';
 
 /** How a pool ejects and probes instances. */
 export interface PoolOptions {
@@ -39,8 +37,10 @@ export interface WorkerPoolDependencies {
   logger: Logger;
   /** Uniform in [0, 1): the power-of-two-choices draw. */
   random: () => number;
-  /** Wall-clock milliseconds (Date.now in production): durations, ejection periods and probe deadlines. */
+  /** Wall-clock milliseconds (Date.now in production): deadlines, ejection periods and probe deadlines. */
   now: () => number;
+  /** Monotonic milliseconds for call durations (performance.now unless given): sub-millisecond and immune to clock steps. */
+  elapsed?: () => number;
   /** Makes the client of one address; gRPC by default. */
   createClient?: WorkerClientFactory;
 }
@@ -91,7 +91,7 @@ export class WorkerPool {
       probeTimeoutMs: options.probeTimeoutMs ?? DEFAULT_PROBE_TIMEOUT_MS,
     };
     this.createClient = dependencies.createClient ?? createGrpcWorkerClient;
-    this.logger = dependencies.logger.child({ component: 'worker-pool', pool: name });
+    this.logger = dependencies.logger.child({ module: 'worker-pool', pool: name });
   }
 
   /** Follows the source's instances (starting the source) and begins probing ejected ones. */
@@ -107,7 +107,7 @@ export class WorkerPool {
 
   /** ModelInfer on a picked instance with the deadline; on a retriable failure, once more on another instance. */
   async infer(request: ModelInferRequest, options: { deadline: Date; requestId: string }): Promise<PoolCallResult> {
-    const metadata = { [REQUEST_ID_METADATA_KEY]: options.requestId };
+    const metadata = { [REQUEST_ID_HEADER]: options.requestId };
     const { value, member, attempts } = await this.withRetry(
       'ModelInfer',
       options.deadline,
@@ -145,7 +145,8 @@ export class WorkerPool {
     await this.source.stop();
     for (const member of this.members.values()) member.client.close();
     this.members.clear();
-    // Metrics are left as they are: a pool replacing this one under the same name owns the series now.
+    // Pools are shared by name until nobody uses them, so a closed pool's series are nobody's.
+    this.dependencies.metrics.forgetPool(this.name);
   }
 
   private async withRetry<T>(
@@ -181,16 +182,17 @@ export class WorkerPool {
   /** One call on one instance, with in-flight accounting, metrics and the ejection decision. */
   private async callOn<T>(member: PoolMember, call: (client: WorkerClient) => Promise<T>): Promise<{ ok: true; value: T } | { ok: false; decision: FailureDecision }> {
     const { metrics, now } = this.dependencies;
-    const started = now();
+    const elapsed = this.dependencies.elapsed ?? performance.now.bind(performance);
+    const started = elapsed();
     member.inflight += 1;
     try {
       const value = await call(member.client);
-      metrics.observeCall(this.name, member.endpoint.id, 'OK', (now() - started) / 1000);
+      metrics.observeCall(this.name, member.endpoint.id, 'OK', (elapsed() - started) / 1000);
       member.health.recordSuccess();
       return { ok: true, value };
     } catch (failure) {
       const decision = classifyWorkerFailure(failure);
-      metrics.observeCall(this.name, member.endpoint.id, decision.statusName, (now() - started) / 1000);
+      metrics.observeCall(this.name, member.endpoint.id, decision.statusName, (elapsed() - started) / 1000);
       if (decision.instanceAnswered) member.health.recordSuccess();
       else if (decision.countsTowardEjection && this.members.get(member.endpoint.address) === member && member.health.recordFailure(now())) {
         this.onEjected(member, decision);

@@ -8,7 +8,7 @@ import { EnrichmentMetrics } from '../enrichment/enrichment-metrics.js';
 import { parseExperimentConfig } from '../experiments/experiment-config.js';
 import { seededRandom } from '../experiments/policy/random-source.js';
 import { ShadowMetrics, ShadowRunner } from '../experiments/shadow/shadow-runner.js';
-import { InProcessStatistics } from '../experiments/statistics/in-process-statistics.js';
+import { RecordStore } from '../experiments/records/record-store.js';
 import { FeedbackTokenSigner } from '../feedback/feedback-token-signer.js';
 import { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import { parseModelConfig } from '../models/model-config.js';
@@ -72,12 +72,15 @@ function servedModel(shadow: { fraction: number; maxConcurrent: number } | undef
 
 function dependencies(random: () => number) {
   const registry = new Registry();
+  let predictions = 0;
   return {
     now: () => NOW,
     random,
     metrics: new GatewayMetrics(registry),
     logger,
-    statistics: new InProcessStatistics({ now: () => NOW }),
+    records: new RecordStore(),
+    evidence: { countTrial: () => undefined, countReward: () => undefined },
+    newPredictionId: () => `p${(predictions += 1)}`,
     feedbackTokens: new FeedbackTokenSigner({ keys: [{ id: 'k', secret: 'k'.repeat(32) }], ttlMs: 60_000, now: () => NOW }),
     shadows: new ShadowRunner({ metrics: new ShadowMetrics(registry), logger, random }),
   };

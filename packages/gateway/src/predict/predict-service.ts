@@ -5,10 +5,13 @@ import type { ServedModel } from '../models/served-model.js';
 import { routeRequest, type VariantRouterDependencies } from '../experiments/variant-router.js';
 import type { FeedbackTokenSigner } from '../feedback/feedback-token-signer.js';
 import type { ShadowRunner } from '../experiments/shadow/shadow-runner.js';
+import type { EvidenceSink } from '../experiments/aggregation/evidence-sink.js';
 
 /** The answer to `POST /v1/models/{model}/predict`. */
 export interface PredictResponse {
   requestId: string;
+  /** Server-generated id of this prediction: feedback and events join on it. */
+  predictionId: string;
   model: string;
   variant: string;
   /** The model version that computed the outputs (absent for a default output). */
@@ -27,6 +30,10 @@ export interface PredictResponse {
 /** What a prediction needs besides the model. */
 export interface PredictDependencies extends VariantRouterDependencies {
   now: () => number;
+  /** Counts the trial of every prediction a variant served (the in-process aggregator). */
+  evidence: EvidenceSink;
+  /** A new, unique prediction id (a random UUID in production). */
+  newPredictionId: () => string;
   metrics: GatewayMetrics;
   logger: Logger;
   feedbackTokens: FeedbackTokenSigner;
@@ -48,6 +55,7 @@ export async function predict(model: ServedModel, body: unknown, requestId: stri
   const enrichment = await model.enrichment.enrich(request.entity, { deadline, requestId });
   const tensors = buildInputTensors(config, { inputs: request.inputs, features: enrichment.features, entity: request.entity });
   const defaultedFeatures = enrichment.defaulted.length > 0 ? { defaultedFeatures: enrichment.defaulted } : {};
+  const predictionId = dependencies.newPredictionId();
   const routing = routeRequest(model, request.entity, dependencies);
   const variant = routing.variant.name;
   const stickiness = model.experiment === undefined ? {} : { sticky: routing.sticky };
@@ -67,14 +75,14 @@ export async function predict(model: ServedModel, body: unknown, requestId: stri
     dependencies.shadows.shadow(model, inferRequest, liveOutputs, callOptions);
     const outputs = Object.fromEntries(liveOutputs.map((tensor) => [tensor.name, tensorToJson(tensor)]));
     const version = result.response.modelVersion;
-    dependencies.statistics.recordTrial(model.name, variant);
-    const feedbackToken = dependencies.feedbackTokens.sign({ requestId, model: model.name, variant, version, entity: routing.entity });
-    return { requestId, model: model.name, variant, version, outputs, default: false, feedbackToken, ...stickiness, ...defaultedFeatures };
+    dependencies.evidence.countTrial(model.name, variant, dependencies.now());
+    const feedbackToken = dependencies.feedbackTokens.sign({ predictionId, requestId, model: model.name, variant, version, entity: routing.entity });
+    return { requestId, predictionId, model: model.name, variant, version, outputs, default: false, feedbackToken, ...stickiness, ...defaultedFeatures };
   } catch (error) {
     const typed = InfermeshError.from(error);
     if (config.defaultOutput === undefined || !DEFAULTABLE.has(typed.code)) throw typed;
     dependencies.metrics.defaultOutputs.inc({ model: model.name, reason: typed.code });
     dependencies.logger.warn({ requestId, model: model.name, reason: typed.code, message: typed.message }, 'answered with the default output');
-    return { requestId, model: model.name, variant, outputs: config.defaultOutput, default: true, ...stickiness, ...defaultedFeatures };
+    return { requestId, predictionId, model: model.name, variant, outputs: config.defaultOutput, default: true, ...stickiness, ...defaultedFeatures };
   }
 }

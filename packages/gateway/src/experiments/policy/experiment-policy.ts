@@ -57,6 +57,18 @@ export function probabilityBest(policy: ExperimentPolicy | PosteriorModel, varia
 }
 
 /**
+ * {@link trafficShares} and {@link probabilityBest} from one set of joint posterior draws: what
+ * an aggregator publishes, at half the cost of asking for each.
+ */
+export function shareReport(policy: ExperimentPolicy, variants: readonly VariantPolicyInput[], rng: RandomSource, options: ShareOptions = {}): { shares: Record<string, number>; probabilityBest: Record<string, number> } {
+  const live = eligibleVariants(policy, variants);
+  const plan = planShares(policy, live);
+  const best = live.length === 1 ? [1] : winFrequencies(variantPosteriors(posteriorModelOf(policy), live), rng, sampleCount(options));
+  const shares = plan.kind === 'fixed' ? plan.shares : withFloor(best, plan.floor);
+  return { shares: byName(variants, live, shares), probabilityBest: byName(variants, live, best) };
+}
+
+/**
  * The live variant for one request; never a disabled or shadow one. Thompson: with
  * probability k·floor a uniformly chosen live variant, else the one whose posterior draw is
  * highest; so its chance of picking each variant is that variant's {@link trafficShares}

@@ -29,6 +29,7 @@ export {
   DEFAULT_VARIANT_WEIGHT,
   DEFAULT_SHARE_SAMPLES,
   trafficShares,
+  shareReport,
   probabilityBest,
   chooseVariant,
   assignSticky,

@@ -27,6 +27,14 @@ export interface WeightedPolicy {
   readonly type: 'weighted';
   /** Only for reporting the probability of being best; default 'continuous', which also fits 0/1 rewards once counts are large. */
   readonly reward?: RewardModel['reward'];
+  /** Rewards feedback may report (continuous rewards); see the experiment config. */
+  readonly rewardRange?: RewardBounds;
+}
+
+/** A closed interval of accepted rewards. */
+export interface RewardBounds {
+  readonly min: number;
+  readonly max: number;
 }
 
 /** How fast old evidence fades; absent means rewards are assumed stationary. */
@@ -48,6 +56,8 @@ export type ThompsonPolicy = {
    * is split by weight, then floored. With forgetting, trials are the discounted count.
    */
   readonly minTrials: number;
+  /** Rewards feedback may report (continuous rewards); see the experiment config. */
+  readonly rewardRange?: RewardBounds;
 } & RewardModel &
   Forgetting;
 

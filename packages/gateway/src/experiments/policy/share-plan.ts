@@ -35,6 +35,17 @@ export function planShares(policy: ExperimentPolicy, live: readonly VariantPolic
   return { kind: 'thompson', floor, posteriors: stats.map((variant) => posteriorFor(policy, variant)) };
 }
 
+/**
+ * The split before any evidence counts: weights, floored under Thompson. What a gateway routes
+ * by while it holds no record of the experiment (the warm-up of {@link planShares}).
+ */
+export function warmUpShares(policy: ExperimentPolicy, live: readonly VariantPolicyInput[]): number[] {
+  const totalWeight = live.reduce((sum, variant) => sum + weightOf(variant), 0);
+  const weighted = live.map((variant) => weightOf(variant) / totalWeight);
+  if (policy.type === 'weighted' || live.length === 1) return weighted;
+  return withFloor(weighted, Math.min(policy.minShare, 1 / live.length));
+}
+
 /** Each live variant's posterior under `model`, statistics aligned as {@link planShares} aligns them. */
 export function variantPosteriors(model: PosteriorModel, live: readonly VariantPolicyInput[]): Posterior[] {
   return alignedStatistics(model, live).map((stats) => posteriorFor(model, stats));

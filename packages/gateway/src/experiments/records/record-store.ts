@@ -1,0 +1,42 @@
+import type { ExperimentRecord } from './experiment-record.js';
+
+/** Where a gateway reads the experiment records it routes by. */
+export interface RecordSource {
+  /** The newest record of `model`, if one was published. */
+  get(model: string): ExperimentRecord | undefined;
+  /** Every model with a record. */
+  models(): string[];
+}
+
+/**
+ * The records this process holds, newest sequence per model. The in-process aggregator
+ * publishes into it; a Consul watch of `stats/` fills it on gateways fed by the aggregator
+ * service. A record older than the one held is ignored, so a late or replayed publication
+ * never moves traffic back.
+ */
+export class RecordStore implements RecordSource {
+  private readonly records = new Map<string, ExperimentRecord>();
+
+  /** @inheritdoc */
+  get(model: string): ExperimentRecord | undefined {
+    return this.records.get(model);
+  }
+
+  /** @inheritdoc */
+  models(): string[] {
+    return [...this.records.keys()];
+  }
+
+  /** Keeps `record` unless one with the same or a higher sequence is held; says whether it was kept. */
+  put(record: ExperimentRecord): boolean {
+    const held = this.records.get(record.model);
+    if (held !== undefined && held.sequence >= record.sequence) return false;
+    this.records.set(record.model, record);
+    return true;
+  }
+
+  /** Forgets the record of a model whose experiment was removed. */
+  delete(model: string): void {
+    this.records.delete(model);
+  }
+}

@@ -1,7 +1,7 @@
 // Makes a fresh clone runnable: installs dependencies when node_modules is missing or older
 // than the lockfile, then builds the CLI (incremental, so a second run costs little). Plain JavaScript because it runs before TypeScript tooling is installed.
 import { execSync } from 'node:child_process';
-import { chmodSync, existsSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -13,5 +13,3 @@ if (stale) {
   execSync('npm ci --no-audit --no-fund', { cwd: root, stdio: 'inherit' });
 }
 execSync('npx tsc -b packages/cli', { cwd: root, stdio: 'inherit' });
-// npm marks bin targets executable at install time, before the first build created this one.
-chmodSync(`${root}packages/cli/dist/main.js`, 0o755);

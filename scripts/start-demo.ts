@@ -11,6 +11,8 @@ import { FileKvStore, InfermeshError, ModelRegistry } from '@infermesh/shared';
 import { writeFixtures } from '../test/fixtures/generate-fixtures.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
+/** Milliseconds between checks that the mesh answers before the demo prints what to try. */
+const READY_POLL_MS = 200;
 const DEMO_DIR = join(ROOT, '.infermesh/demo');
 const REGISTRY_DIR = join(DEMO_DIR, 'registry');
 const CLI = join(ROOT, 'packages/cli/dist/main.js');
@@ -35,17 +37,6 @@ const config = JSON.stringify({
 const current = await kv.get('models/demo/config');
 if (current?.value !== config) await kv.compareAndSet('models/demo/config', config, current?.index ?? 0);
 
-console.log(
-  [
-    `[demo] registry ${REGISTRY_DIR}: model "demo" v1 promoted to "prod"`,
-    `[demo] worker on 127.0.0.1:${workerPort}, gateway on http://127.0.0.1:${gatewayPort}; from another terminal:`,
-    `[demo]   curl -s localhost:${gatewayPort}/v1/models/demo/predict -H 'content-type: application/json' \\`,
-    `[demo]     -d '{"entity": {"userId": "u1"}, "inputs": {"recency": 0.5, "frequency": 1, "monetary": 2, "tenure": 0.1}}'`,
-    `[demo]   npx infermesh infer --target 127.0.0.1:${workerPort} --model demo '{"features": [[0.5, 1.0, 2.0, 0.1]]}'`,
-    '[demo] Ctrl-C stops both (in-flight calls finish first).',
-  ].join('\n'),
-);
-
 const children: ChildProcess[] = [
   spawn(process.execPath, [CLI, 'worker', '--model', 'demo', '--deployment', 'prod', '--registry-dir', REGISTRY_DIR, '--host', '127.0.0.1', '--port', workerPort, '--metrics-host', '127.0.0.1'], { stdio: 'inherit' }),
   spawn(process.execPath, [CLI, 'gateway', '--registry-dir', REGISTRY_DIR, '--host', '127.0.0.1', '--port', gatewayPort], { stdio: 'inherit' }),
@@ -60,3 +51,26 @@ for (const child of children) {
     if (exited === children.length) process.exit(code ?? 0);
   });
 }
+
+// The commands are printed once the mesh answers a prediction, so the first one a newcomer tries works.
+const demoRequest = { entity: { userId: 'u1' }, inputs: { recency: 0.5, frequency: 1, monetary: 2, tenure: 0.1 } };
+for (;;) {
+  const answer = await fetch(`http://127.0.0.1:${gatewayPort}/v1/models/demo/predict`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(demoRequest),
+  }).catch(() => undefined);
+  if (answer?.status === 200) break;
+  await new Promise((resolve) => setTimeout(resolve, READY_POLL_MS));
+}
+console.log(
+  [
+    `[demo] registry ${REGISTRY_DIR}: model "demo" v1 promoted to "prod"`,
+    `[demo] worker on 127.0.0.1:${workerPort}, gateway on http://127.0.0.1:${gatewayPort}; from another terminal:`,
+    `[demo]   curl -s localhost:${gatewayPort}/v1/models/demo/predict -H 'content-type: application/json' \\`,
+    `[demo]     -d '{"entity": {"userId": "u1"}, "inputs": {"recency": 0.5, "frequency": 1, "monetary": 2, "tenure": 0.1}}'`,
+    `[demo]   npx infermesh infer --target 127.0.0.1:${workerPort} --model demo '{"features": [[0.5, 1.0, 2.0, 0.1]]}'`,
+    '[demo] Ctrl-C stops both (in-flight calls finish first).',
+  ].join('\n'),
+);
+

@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { InfermeshError, type ErrorCode } from '@infermesh/shared';
-import { sha256OfFile, WORKER_SERVICE_NAME } from '@infermesh/worker';
+import { InfermeshError, WORKER_SERVICE_NAME, type ErrorCode } from '@infermesh/shared';
+import { sha256OfFile } from '@infermesh/worker';
 import { parseModelConfig } from '@infermesh/gateway';
 import { readFile } from 'node:fs/promises';
 import { EXIT_FAILURE, EXIT_USAGE, type Command } from './command.js';

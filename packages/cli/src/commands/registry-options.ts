@@ -1,10 +1,8 @@
-import { ConsulKvStore, createConsulClient, FileKvStore, ModelRegistry, type KvStore } from '@infermesh/shared';
+import { ConsulKvStore, createConsulClient, DEFAULT_KV_PREFIX, FileKvStore, ModelRegistry, type KvStore } from '@infermesh/shared';
 import type Consul from 'consul';
 
 /** Directory registry used when neither --consul nor --registry-dir is given. */
 export const DEFAULT_REGISTRY_DIR = '.infermesh/registry';
-/** Consul KV prefix of the registry. */
-export const DEFAULT_KV_PREFIX = 'infermesh/';
 
 /** parseArgs options that select a registry, shared by registry commands. */
 export const REGISTRY_PARSE_OPTIONS = {

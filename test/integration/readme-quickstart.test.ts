@@ -1,0 +1,128 @@
+/**
+ * The README's quick start, run as a newcomer runs it: a fresh copy of the repository (the
+ * files a clone would have, no node_modules, no build), `npm ci`, then the README's commands
+ * exactly as written — `npm start`, and every command of the quick start's second block, plus
+ * every command `npm start` prints — each of which must succeed. (connect-es runs its README
+ * example as a test for the same reason: a README that does not work is the first bug a user meets.)
+ */
+import assert from 'node:assert/strict';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createConnection } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, test } from 'node:test';
+import { eventually } from '../support/load-generator.js';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+/** Ports the quick start names: the commands are run as written, so these must be free. */
+const QUICK_START_PORTS = [8080, 8001, 8002];
+/** `npm ci` plus the first build may take this long on a cold, busy machine. */
+const INSTALL_TIMEOUT_MS = 5 * 60_000;
+
+const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+const quickStart = /## Quick start\n([\s\S]*?)\n## /.exec(readme)?.[1] ?? '';
+/** The quick start's shell blocks, each as its commands (continuation lines joined) and the output each documents. */
+const blocks = [...quickStart.matchAll(/```sh\n([\s\S]*?)```/g)].map((match) => commandsOf(match[1]!));
+
+let copy: string;
+let mesh: ChildProcess | undefined;
+let meshOutput = '';
+
+interface DocumentedCommand {
+  command: string;
+  /** The `# …` line right after it, when it shows the output. */
+  documented?: string;
+}
+
+function commandsOf(block: string): DocumentedCommand[] {
+  const commands: DocumentedCommand[] = [];
+  let pending = '';
+  for (const line of block.split('\n')) {
+    if (line.startsWith('#')) {
+      const last = commands[commands.length - 1];
+      if (last !== undefined && last.documented === undefined) last.documented = line.replace(/^#\s*/, '');
+      continue;
+    }
+    if (line.trim() === '') continue;
+    pending += line.endsWith('\\') ? `${line.slice(0, -1)} ` : line;
+    if (!line.endsWith('\\')) {
+      commands.push({ command: pending.replace(/\s+#\s.*$/, '').trim() });
+      pending = '';
+    }
+  }
+  return commands;
+}
+
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ port, host: '127.0.0.1' });
+    socket.once('connect', () => socket.destroy() && resolve(false));
+    socket.once('error', () => resolve(true));
+  });
+}
+
+function run(command: string): { code: number; stdout: string; stderr: string } {
+  try {
+    const stdout = execFileSync('bash', ['-c', command], { cwd: copy, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 });
+    return { code: 0, stdout, stderr: '' };
+  } catch (error) {
+    const failure = error as { status: number; stdout: string; stderr: string };
+    return { code: failure.status ?? 1, stdout: failure.stdout ?? '', stderr: failure.stderr ?? '' };
+  }
+}
+
+before(async () => {
+  for (const port of QUICK_START_PORTS) assert.ok(await portFree(port), `port ${port} is taken: the quick start's commands name it, so this test needs it free`);
+  copy = mkdtempSync(join(tmpdir(), 'readme-quickstart-'));
+  // What a clone holds: tracked files plus new files not ignored, as the working tree has them.
+  const files = execFileSync('git', ['ls-files', '-co', '--exclude-standard', '-z'], { cwd: ROOT, encoding: 'utf8' }).split('\0').filter(Boolean);
+  for (const file of files) {
+    mkdirSync(dirname(join(copy, file)), { recursive: true });
+    try {
+      cpSync(join(ROOT, file), join(copy, file), { preserveTimestamps: true });
+    } catch {
+      // Deleted in the working tree but still tracked: a clone of the committed change would not have it either.
+    }
+  }
+  execFileSync('npm', ['ci', '--prefer-offline', '--no-audit', '--no-fund'], { cwd: copy, stdio: 'ignore', timeout: INSTALL_TIMEOUT_MS });
+});
+
+after(async () => {
+  if (mesh !== undefined && mesh.exitCode === null) {
+    process.kill(-mesh.pid!, 'SIGINT');
+    await new Promise((resolve) => mesh!.once('exit', resolve));
+  }
+  if (copy !== undefined) rmSync(copy, { recursive: true, force: true });
+});
+
+test('the quick start has the two commands the project promises: npm start and npm test', () => {
+  assert.deepEqual(blocks[0]?.map((entry) => entry.command), ['npm start', 'npm test']);
+  assert.ok(blocks.length >= 2, 'a second block shows what to do with the running mesh');
+});
+
+test('`npm start` from a fresh clone brings the mesh up, and every README quick-start command and every command it prints works as written', { timeout: INSTALL_TIMEOUT_MS }, async () => {
+  mesh = spawn('npm', ['start'], { cwd: copy, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  mesh.stdout!.on('data', (chunk: Buffer) => (meshOutput += chunk.toString()));
+  mesh.stderr!.on('data', (chunk: Buffer) => (meshOutput += chunk.toString()));
+  // `npm start` prints what to try once the mesh answers: that is when a newcomer starts typing.
+  await eventually('npm start to print the commands to try', () => {
+    assert.equal(mesh!.exitCode, null, `npm start exited:\n${meshOutput}`);
+    return /^\[demo\] Ctrl-C/m.test(meshOutput);
+  }, INSTALL_TIMEOUT_MS);
+  const printed = [...meshOutput.matchAll(/^\[demo\] {3}(.*)$/gm)].map((match) => match[1]!);
+  const printedCommands = commandsOf(printed.join('\n'));
+  assert.ok(printedCommands.length >= 2, `npm start printed commands to try:\n${meshOutput}`);
+  for (const { command, documented } of [...blocks.slice(1).flat(), ...printedCommands]) {
+    const result = run(command);
+    assert.equal(result.code, 0, `\`${command}\` failed (${result.code}):\n${result.stdout}\n${result.stderr}`);
+    assert.notEqual(result.stdout.trim(), '', `\`${command}\` printed nothing`);
+    if (documented?.startsWith('{')) {
+      // The README shows the shape of the answer: the same fields must be there.
+      const expectedKeys = [...documented.matchAll(/"([A-Za-z]+)":/g)].map((match) => match[1]!);
+      const answer = JSON.parse(result.stdout) as Record<string, unknown>;
+      for (const key of expectedKeys) assert.ok(key in answer || JSON.stringify(answer).includes(`"${key}"`), `\`${command}\` answered without "${key}": ${result.stdout}`);
+    }
+  }
+});

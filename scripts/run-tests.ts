@@ -1,7 +1,8 @@
 /**
  * The whole test suite, as `npm test` and CI run it: generated types are current, the
- * project typechecks, then every test file runs against one real Consul agent and one real
- * Kafka broker (installed on first use, started on free loopback ports, stopped at the end).
+ * project typechecks and lints (scripts/lint.ts), then every test file runs against one
+ * real Consul agent and one real Kafka broker (installed on first use, started on free
+ * loopback ports, stopped at the end).
  * Arguments narrow the files: `npm test -- worker` runs files whose path contains "worker".
  */
 import { execFileSync } from 'node:child_process';
@@ -43,6 +44,7 @@ async function main(): Promise<number> {
   const tsx = join(ROOT, 'node_modules/.bin/tsx');
   step('generated proto types are current', tsx, ['scripts/generate-proto-types.ts', '--check']);
   step('typecheck', join(ROOT, 'node_modules/.bin/tsc'), ['-p', 'tsconfig.json', '--noEmit']);
+  step('lint', tsx, ['scripts/lint.ts']);
 
   const files = findTestFiles(filters);
   if (files.length === 0) {

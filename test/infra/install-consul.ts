@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { infraCacheDir } from './cache-dir.js';
 import {
+  compareVersions,
   formatElapsed,
   installOnce,
   MissingToolchainError,
@@ -105,15 +106,3 @@ async function readWrapperGoMod(): Promise<string> {
   }
   return goMod;
 }
-
-/** Compares dotted numeric versions ("1.25.8"); a missing part counts as 0, a suffix like "rc1" is ignored. */
-function compareVersions(a: string, b: string): number {
-  const parts = (version: string): number[] => version.split('.').map((part) => Number.parseInt(part, 10) || 0);
-  const [left, right] = [parts(a), parts(b)];
-  for (let i = 0; i < Math.max(left.length, right.length); i += 1) {
-    const difference = (left[i] ?? 0) - (right[i] ?? 0);
-    if (difference !== 0) return difference;
-  }
-  return 0;
-}
-

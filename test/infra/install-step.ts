@@ -44,6 +44,17 @@ export function formatElapsed(startedAt: number): string {
   return minutes > 0 ? `${minutes}m${String(seconds % 60).padStart(2, '0')}s` : `${seconds}s`;
 }
 
+/** Compares dotted numeric versions ("1.25.8"); a missing part counts as 0, a suffix like "rc1" is ignored. */
+export function compareVersions(a: string, b: string): number {
+  const parts = (version: string): number[] => version.split('.').map((part) => Number.parseInt(part, 10) || 0);
+  const [left, right] = [parts(a), parts(b)];
+  for (let i = 0; i < Math.max(left.length, right.length); i += 1) {
+    const difference = (left[i] ?? 0) - (right[i] ?? 0);
+    if (difference !== 0) return difference;
+  }
+  return 0;
+}
+
 /** What installOnce installs and how. */
 export interface InstallOnceOptions {
   /** For progress lines, e.g. "consul 1.22.6". */

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { startConsul, type ConsulAgent } from './consul-agent.js';
 import { ensureConsul } from './install-consul.js';
 import { ensureKafka } from './install-kafka.js';
+import { ensureNomad } from './install-nomad.js';
 import { formatElapsed, type ProgressLog } from './install-step.js';
 import { startKafka, type KafkaBroker } from './kafka-broker.js';
 
@@ -52,9 +53,13 @@ export async function testKafka(): Promise<TestKafka> {
   return { brokers, topic: (name) => `test-${name.replace(/[^a-zA-Z0-9._-]/g, '_')}-${randomSuffix()}` };
 }
 
-/** For the test launcher: installs and starts one Consul and one Kafka for all test processes. */
+/**
+ * For the test launcher: installs Consul, Kafka and Nomad, and starts one Consul and one Kafka for all test
+ * processes (Nomad is installed only: the tests that need one start their own agent).
+ */
 export async function startSharedInfra(log: ProgressLog): Promise<SharedInfra> {
-  await Promise.all([ensureConsul(log), ensureKafka(log)]);
+  // The two Go builds one after the other: each already uses every core, and Nomad reuses packages Consul compiled.
+  await Promise.all([ensureConsul(log).then(() => ensureNomad(log)), ensureKafka(log)]);
   const startedAt = Date.now();
   const [consul, kafka] = await Promise.allSettled([timedStart('consul', startConsul, log), timedStart('kafka', startKafka, log)]);
   if (consul.status === 'rejected' || kafka.status === 'rejected') {

@@ -5,7 +5,7 @@ import { after, test } from 'node:test';
 import { validateEvent } from '@infermesh/shared';
 import { startKafka, type KafkaBroker } from '../infra/kafka-broker.js';
 import { eventually } from '../support/load-generator.js';
-import { atLeastDistinct, consumeUntil, distinctPredictions, kafkaPublisher, servedEvent } from './events-support.js';
+import { atLeastDistinct, consumeUntil, distinctPredictions, kafkaPublisher, servedEvent } from '../support/events-support.js';
 
 /** Events published across the outage. */
 const EVENT_COUNT = 5_000;

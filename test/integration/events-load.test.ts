@@ -6,7 +6,7 @@ import { runInNewContext } from 'node:vm';
 import type { SpooledEventPublisher } from '@infermesh/shared';
 import { startKafka } from '../infra/kafka-broker.js';
 import { eventually } from '../support/load-generator.js';
-import { consumeUntil, kafkaPublisher, servedEvent } from './events-support.js';
+import { consumeUntil, kafkaPublisher, servedEvent } from '../support/events-support.js';
 
 /** Publishes per second, about what one gateway replica serves on this machine. */
 const RATE_PER_SECOND = 2_000;

@@ -8,9 +8,9 @@ import { validateEvent } from '@infermesh/shared';
 import { killAtExit } from '../infra/managed-process.js';
 import { testKafka } from '../infra/test-infra.js';
 import { eventually } from '../support/load-generator.js';
-import { consumeUntil, distinctPredictions, kafkaPublisher, temporaryDir } from './events-support.js';
+import { consumeUntil, distinctPredictions, kafkaPublisher, temporaryDir } from '../support/events-support.js';
 
-const CHILD = fileURLToPath(new URL('./events-publisher-child.ts', import.meta.url));
+const CHILD = fileURLToPath(new URL('../support/events-publisher-child.ts', import.meta.url));
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 /** Resolved publishes the child reports before it is killed. */

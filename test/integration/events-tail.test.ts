@@ -9,7 +9,7 @@ import { NdjsonEventPublisher, validateEvent, type EventEnvelope, type EventInpu
 import { killAtExit } from '../infra/managed-process.js';
 import { testKafka } from '../infra/test-infra.js';
 import { eventually } from '../support/load-generator.js';
-import { kafkaPublisher, quietLogger, servedEvent, temporaryDir } from './events-support.js';
+import { kafkaPublisher, quietLogger, servedEvent, temporaryDir } from '../support/events-support.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 /** Milliseconds one `events tail` run may take before the test gives up on it. */

@@ -1,4 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 
@@ -29,9 +32,17 @@ export interface CliResult {
 }
 
 function spawnCli(args: readonly string[]): ChildProcess {
+  // Each server writes its events and spool under its own directory (a flag given in args wins):
+  // test processes run side by side, and an events directory or spool belongs to one process.
+  const own = mkdtempSync(join(tmpdir(), 'infermesh-events-'));
   return spawn(process.execPath, ['--import', 'tsx', '--conditions=source', CLI_MAIN, ...args], {
     cwd: ROOT,
-    env: { ...process.env, INFERMESH_LOG_LEVEL: process.env.INFERMESH_LOG_LEVEL ?? 'info' },
+    env: {
+      ...process.env,
+      INFERMESH_LOG_LEVEL: process.env.INFERMESH_LOG_LEVEL ?? 'info',
+      INFERMESH_EVENTS_DIR: process.env.INFERMESH_EVENTS_DIR ?? join(own, 'events'),
+      INFERMESH_EVENTS_SPOOL_DIR: process.env.INFERMESH_EVENTS_SPOOL_DIR ?? join(own, 'spool'),
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
 }

@@ -2,11 +2,12 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { collectProcessMetrics, ConsulKvStore, createConsulClient, FileKvStore, InfermeshError, type Logger } from '@infermesh/shared';
+import { hostname } from 'node:os';
+import { collectProcessMetrics, ConsulKvStore, createConsulClient, createEventPublisher, FileKvStore, InfermeshError, type EventPublisher, type Logger } from '@infermesh/shared';
 import type { Registry } from 'prom-client';
 import { parseFeedbackKeys, type GatewayConfig } from './config/gateway-options.js';
 import { InProcessAggregator } from './experiments/aggregation/in-process-aggregator.js';
-import { IGNORED_EVIDENCE } from './experiments/aggregation/evidence-sink.js';
+import { observedEventPublisher } from './experiments/aggregation/observed-event-publisher.js';
 import { KvRecordWatcher } from './experiments/records/kv-record-watcher.js';
 import { RecordMetrics } from './experiments/records/record-metrics.js';
 import { RecordStore } from './experiments/records/record-store.js';
@@ -37,6 +38,8 @@ export interface GatewayDependencies {
   random?: () => number;
   /** Milliseconds a registry/catalog blocking query waits (tests shorten it). */
   watchWaitMs?: number;
+  /** Where business events go; built from the config (Kafka behind a spool, or NDJSON files) unless given. */
+  events?: EventPublisher;
 }
 
 /** A running gateway. */
@@ -100,6 +103,10 @@ export async function createGateway(config: GatewayConfig, dependencies: Gateway
     ...watchWait,
   });
 
+  const publisher = dependencies.events ?? createEventPublisher(config, { logger: logger.child({ module: 'events' }), registry, source: `urn:infermesh:gateway:${hostname()}:${process.pid}`, now, random });
+  // A spool another process holds, an unwritable directory: refused before anything else starts.
+  await publisher.start();
+
   const records = new RecordStore();
   const recordMetrics = new RecordMetrics(registry, records, now);
   const aggregator = new InProcessAggregator({
@@ -114,6 +121,10 @@ export async function createGateway(config: GatewayConfig, dependencies: Gateway
     ? undefined
     : new KvRecordWatcher({ kv, store: records, logger: logger.child({ module: 'record-watcher' }), random, sleep: doSleep, onRejected: (model) => recordMetrics.rejections.inc({ model }), ...watchWait });
 
+  // Local records: the aggregator in this process reads the events as they are published.
+  // Registry records: the aggregator service reads them from Kafka; this process counts nothing.
+  const events = local ? observedEventPublisher(publisher, (event) => aggregator.observe(event)) : publisher;
+
   let accepting = false;
   const app = createApp({
     catalog,
@@ -124,12 +135,11 @@ export async function createGateway(config: GatewayConfig, dependencies: Gateway
     elapsed,
     random,
     records,
-    // With records from the registry, evidence reaches the aggregator service through the events.
-    evidence: local ? aggregator : IGNORED_EVIDENCE,
+    events,
     newPredictionId: randomUUID,
     feedbackTokens,
     rewards: new RewardDeduplicator({ now }),
-    shadows: new ShadowRunner({ metrics: new ShadowMetrics(registry), logger, random }),
+    shadows: new ShadowRunner({ metrics: new ShadowMetrics(registry), logger, random, events, elapsed }),
     kv,
     adminToken: config.adminToken,
     maxBodyBytes: config.maxBodyBytes,
@@ -142,6 +152,8 @@ export async function createGateway(config: GatewayConfig, dependencies: Gateway
     await recordWatcher?.stop();
     await catalog.stop();
     await pools.closeAll();
+    // Last: what the requests answered before the shutdown published is flushed or stays spooled.
+    await publisher.stop();
   };
   catalog.start();
   if (local) aggregator.start();

@@ -46,6 +46,7 @@ export { kafkaClientConfig, parseBrokerList, KAFKA_SASL_MECHANISMS, type KafkaCo
 export { NdjsonEventPublisher, DEFAULT_EVENT_FILE_BYTES, DEFAULT_EVENT_FILES, type NdjsonEventPublisherOptions } from './events/ndjson-event-publisher.js';
 export { NdjsonEventReader, type EventPosition, type PositionedEvent, type NdjsonEventReaderOptions } from './events/ndjson-event-reader.js';
 export { KafkaEventReader, type KafkaEventReaderOptions, type KafkaReadEvent } from './events/kafka-event-reader.js';
+export { followEventDirectories, STREAM_DISCOVERY_MS, type FollowEventDirectoriesOptions } from './events/follow-event-directories.js';
 export { InMemoryEventPublisher, type InMemoryEventPublisherOptions } from './events/in-memory-event-publisher.js';
 export { EventMetrics, type DropReason } from './events/event-metrics.js';
 export { EVENT_OPTIONS, DEFAULT_EVENTS_DIR, DEFAULT_SPOOL_ROOT, DEFAULT_KAFKA_CLIENT_ID, type EventsConfig } from './events/event-options.js';

@@ -3,15 +3,18 @@ import {
   collectProcessMetrics,
   ConsulKvStore,
   createConsulClient,
+  createEventPublisher,
   FileKvStore,
   INFERENCE_HEALTH_SERVICE,
   InfermeshError,
   loadInferenceProto,
   ModelRegistry,
   startMetricsServer,
+  type EventPublisher,
   type Logger,
   type MetricsServer,
 } from '@infermesh/shared';
+import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Registry } from 'prom-client';
 import { ArtifactCache } from './artifacts/artifact-cache.js';
@@ -39,6 +42,8 @@ export interface WorkerDependencies {
   random?: () => number;
   /** Milliseconds a registry blocking query waits (tests shorten it). */
   registryWaitMs?: number;
+  /** Where lifecycle events go; built from the config (Kafka behind a spool, or NDJSON files) unless given. */
+  events?: EventPublisher;
 }
 
 /** A running worker. */
@@ -115,6 +120,7 @@ export async function createWorker(config: WorkerConfig, dependencies: WorkerDep
   let metricsServer: MetricsServer | undefined;
   let registration: ConsulServiceRegistration | undefined;
   let follower: DeploymentFollower | undefined;
+  let events: EventPublisher | undefined;
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
@@ -124,6 +130,8 @@ export async function createWorker(config: WorkerConfig, dependencies: WorkerDep
       await shutdownGracefully(server, config.shutdownGraceMs, logger);
       await metricsServer?.close();
       await slot.close();
+      // Last: the lifecycle events of this run are flushed (Kafka) or stay spooled for the next start.
+      await events?.stop();
       logger.info('worker stopped');
     })();
     return stopping;
@@ -133,17 +141,23 @@ export async function createWorker(config: WorkerConfig, dependencies: WorkerDep
   try {
     port = await bindServer(server, config.host, config.port);
     metricsServer = await serveMetrics(dependencies.registry, config.metricsHost, config.metricsPort);
+    // Named after the bound port: several workers on one host each keep their own spool and event files.
+    events =
+      dependencies.events ??
+      createEventPublisher(config, { logger: logger.child({ module: 'events' }), registry: dependencies.registry, source: `urn:infermesh:worker:${hostname()}:${port}`, process: `worker-${port}` });
+    await events.start();
   } catch (error) {
     await stop();
     throw error;
   }
   logger.info({ port, metricsPort: metricsServer.port, model: config.model, source, deployment: config.deployment }, 'worker listening; loading model');
 
+  const advertised = config.advertiseAddress ?? (config.host === '0.0.0.0' ? '127.0.0.1' : config.host);
   if (config.register && consul) {
     registration = new ConsulServiceRegistration(
       consul,
       {
-        address: config.advertiseAddress ?? (config.host === '0.0.0.0' ? '127.0.0.1' : config.host),
+        address: advertised,
         port,
         model: config.model,
         deployment: config.deployment ?? 'static',
@@ -173,6 +187,8 @@ export async function createWorker(config: WorkerConfig, dependencies: WorkerDep
       random: dependencies.random ?? Math.random,
       sleep: (ms, signal) => sleep(ms, undefined, { signal }),
       onSwap: onServing,
+      events,
+      worker: `${advertised}:${port}`,
       ...(dependencies.registryWaitMs === undefined ? {} : { waitMs: dependencies.registryWaitMs }),
     });
     logger.info({ registry: kv.description, deployment: config.deployment }, 'following deployment');

@@ -14,7 +14,7 @@ import {
   KafkaEventReader,
   loadConfig,
   modelOf,
-  NdjsonEventReader,
+  followEventDirectories,
   TOPIC_OF_TYPE,
   type EventEnvelope,
   type EventsConfig,
@@ -118,9 +118,7 @@ async function tail(request: TailRequest): Promise<void> {
     } else {
       const dir = request.config.eventsDir;
       if (!existsSync(dir)) process.stderr.write(`infermesh events: ${dir} does not exist yet; waiting for events (no --kafka-brokers given)\n`);
-      const reader = new NdjsonEventReader({ dir, logger });
-      const from = request.fromBeginning ? await reader.beginning() : await reader.end();
-      await reader.follow(from, (event) => print(event.envelope), abort.signal);
+      await followEventDirectories(dir, (event) => print(event.envelope), abort.signal, { fromBeginning: request.fromBeginning, logger });
     }
   } finally {
     process.off('SIGINT', onSignal);

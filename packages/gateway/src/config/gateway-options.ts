@@ -1,8 +1,8 @@
-import { DEFAULT_KV_PREFIX, InfermeshError, LOG_LEVELS, type OptionSpec } from '@infermesh/shared';
+import { DEFAULT_KV_PREFIX, EVENT_OPTIONS, InfermeshError, LOG_LEVELS, type EventsConfig, type OptionSpec } from '@infermesh/shared';
 import { FeedbackTokenSigner } from '../feedback/feedback-token-signer.js';
 
 /** The validated configuration of one gateway process. */
-export interface GatewayConfig {
+export interface GatewayConfig extends EventsConfig {
   host: string;
   port: number;
   consul?: string;
@@ -54,6 +54,7 @@ export const GATEWAY_OPTIONS: readonly OptionSpec[] = [
   { key: 'experimentRecords', flag: 'experiment-records', env: 'INFERMESH_EXPERIMENT_RECORDS', type: 'string', values: EXPERIMENT_RECORD_SOURCES, default: 'local', description: 'Records experiments route by: local (an in-process aggregator over this gateway\'s traffic) or registry (published by `infermesh aggregate` under stats/)' },
   { key: 'recordIntervalMs', flag: 'record-interval-ms', env: 'INFERMESH_RECORD_INTERVAL_MS', type: 'integer', minimum: 50, default: DEFAULT_RECORD_INTERVAL_MS, description: 'Milliseconds between records of the local aggregator' },
   { key: 'shutdownGraceMs', flag: 'shutdown-grace-ms', env: 'INFERMESH_SHUTDOWN_GRACE_MS', type: 'integer', minimum: 0, default: DEFAULT_GATEWAY_SHUTDOWN_GRACE_MS, description: 'Milliseconds open requests may take to finish after SIGTERM' },
+  ...EVENT_OPTIONS,
 ];
 
 /** Throws INVALID_CONFIG when options contradict each other or a value cannot work (before anything starts). */

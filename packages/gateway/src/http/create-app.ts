@@ -99,8 +99,8 @@ export function createApp(dependencies: AppDependencies): express.Express {
   app.post('/v1/models/:model/predict', handle('/v1/models/:model/predict', (request, response) =>
     predict(served('/v1/models/:model/predict')(request, response), jsonBody(request), locals(response).requestId, dependencies)));
 
-  app.post('/v1/feedback', handle('/v1/feedback', (request, response) => {
-    const result = recordFeedback(jsonBody(request), dependencies);
+  app.post('/v1/feedback', handle('/v1/feedback', async (request, response) => {
+    const result = await recordFeedback(jsonBody(request), locals(response).requestId, dependencies);
     response.status(result.counted ? 202 : 200);
     return result;
   }));

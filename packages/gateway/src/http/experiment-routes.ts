@@ -1,9 +1,8 @@
 import { timingSafeEqual } from 'node:crypto';
 import { Ajv } from 'ajv';
-import { InfermeshError, type KvStore } from '@infermesh/shared';
+import { InfermeshError, type EventPublisher, type KvStore } from '@infermesh/shared';
 import type { Request } from 'express';
 import { checkReward, parseExperimentConfig } from '../experiments/experiment-config.js';
-import type { EvidenceSink } from '../experiments/aggregation/evidence-sink.js';
 import { posteriorFor, posteriorMean, type RewardModel } from '../experiments/policy/posteriors.js';
 import type { RecordSource } from '../experiments/records/record-store.js';
 import { layoutShares } from '../experiments/records/traffic-layout.js';
@@ -17,7 +16,8 @@ import type { ServedModel } from '../models/served-model.js';
 export interface ExperimentRouteDependencies {
   catalog: ModelCatalog;
   records: RecordSource;
-  evidence: EvidenceSink;
+  /** Where `infermesh.feedback.received` goes (the aggregator counts rewards from it). */
+  events: EventPublisher;
   feedbackTokens: FeedbackTokenSigner;
   rewards: RewardDeduplicator;
   kv: KvStore;
@@ -37,9 +37,10 @@ const validateFeedback = new Ajv({ allErrors: true }).compile({
 /**
  * `POST /v1/feedback`: attributes a reward to the variant that served a prediction, once per
  * prediction id. The reward must lie in the range the experiment declares, so no sequence of
- * feedback calls can push the statistics out of the finite numbers.
+ * feedback calls can push the statistics out of the finite numbers. A counted reward is in the
+ * local spool as `infermesh.feedback.received` before the answer says so.
  */
-export function recordFeedback(body: unknown, dependencies: ExperimentRouteDependencies): { counted: boolean; duplicate: boolean } {
+export async function recordFeedback(body: unknown, requestId: string, dependencies: ExperimentRouteDependencies): Promise<{ counted: boolean; duplicate: boolean }> {
   if (!validateFeedback(body)) {
     throw new InfermeshError('INVALID_ARGUMENT', `feedback must be {"feedbackToken": string, "reward": number}: ${(validateFeedback.errors ?? []).map((error) => `${error.instancePath || 'body'} ${error.message}`).join('; ')}`);
   }
@@ -48,7 +49,20 @@ export function recordFeedback(body: unknown, dependencies: ExperimentRouteDepen
   const experiment = dependencies.catalog.get(claims.model)?.experiment;
   checkReward(claims.model, experiment, reward);
   if (!dependencies.rewards.firstTime(claims.predictionId, claims.expiresAt)) return { counted: false, duplicate: true };
-  if (experiment !== undefined) dependencies.evidence.countReward(claims.model, claims.variant, reward, dependencies.now());
+  await dependencies.events.publish({
+    type: 'infermesh.feedback.received',
+    // The prediction's subject: feedback lands on the partition of the entity it rewards.
+    subject: claims.entity === '' ? claims.predictionId : claims.entity,
+    data: {
+      predictionId: claims.predictionId,
+      model: claims.model,
+      variant: claims.variant,
+      version: claims.version === '' ? null : claims.version,
+      reward,
+      delayMs: Math.max(0, Math.round(dependencies.now() - claims.issuedAt)),
+      requestId,
+    },
+  });
   return { counted: true, duplicate: false };
 }
 

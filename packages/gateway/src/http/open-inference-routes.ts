@@ -1,7 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import express, { type Express, type Request, type RequestHandler, type Response } from 'express';
 import { InfermeshError } from '@infermesh/shared';
-import type { VariantRouterDependencies } from '../experiments/variant-router.js';
 import type { ModelCatalog } from '../models/model-catalog.js';
 import { isModelReady, liveVariants, type ServedModel } from '../models/served-model.js';
 import {
@@ -11,7 +10,7 @@ import {
   INFERENCE_HEADER_CONTENT_LENGTH,
   parseInferBody,
 } from '../predict/binary-tensor-extension.js';
-import { inferRest, restMetadata } from '../predict/open-inference-rest.js';
+import { inferRest, restMetadata, type InferRestDependencies } from '../predict/open-inference-rest.js';
 
 /** Path of the v2 inference route; its body parser runs ahead of the app's JSON parser. */
 export const OPEN_INFERENCE_INFER_ROUTE = '/v2/models/:model/infer';
@@ -30,7 +29,7 @@ export interface OpenInferenceRouteHelpers {
 }
 
 /** What the v2 routes need. */
-export interface OpenInferenceRouteDependencies extends VariantRouterDependencies {
+export interface OpenInferenceRouteDependencies extends InferRestDependencies {
   catalog: ModelCatalog;
   serverVersion: string;
   /** False while starting or shutting down: /v2/health/ready answers 503. */

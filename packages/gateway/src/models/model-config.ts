@@ -47,7 +47,24 @@ export interface ModelConfig {
   /** Returned with `default: true` when the deadline passes or no worker is healthy. */
   defaultOutput?: Record<string, JsonTensorValue>;
   pool: PoolConfig;
+  /** What the model's `prediction.served` events carry besides the decision. */
+  events?: PredictionEventConfig;
 }
+
+/** Whether (and how often) prediction events carry the request's inputs and the outputs. */
+export interface PredictionEventConfig {
+  inputs?: boolean;
+  outputs?: boolean;
+  /** Share of predictions whose events carry them, in [0, 1]; default 1. */
+  sampleRate?: number;
+  /** Largest event the inputs and outputs may make, bytes; beyond it they are left out and `truncated` set. */
+  maxBytes?: number;
+}
+
+/** Default bound of a prediction event carrying inputs and outputs, bytes (well below the publisher's per-event limit). */
+export const DEFAULT_EVENT_MAX_BYTES = 16 * 1024;
+/** Largest `events.maxBytes` a config may ask for, bytes: the publisher refuses events over 256 KiB. */
+const MAX_EVENT_MAX_BYTES = 128 * 1024;
 
 /** Deadline of a prediction when the config names none, milliseconds. */
 export const DEFAULT_DEADLINE_MS = 1_000;
@@ -108,6 +125,16 @@ export const MODEL_CONFIG_SCHEMA = {
     deadlineMs: { type: 'integer', minimum: 1, maximum: 600_000 },
     defaultOutput: { type: 'object' },
     pool: POOL_CONFIG_SCHEMA,
+    events: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        inputs: { type: 'boolean' },
+        outputs: { type: 'boolean' },
+        sampleRate: { type: 'number', minimum: 0, maximum: 1 },
+        maxBytes: { type: 'integer', minimum: 256, maximum: MAX_EVENT_MAX_BYTES },
+      },
+    },
   },
 } as const;
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { createLogger, InfermeshError, type ModelInferRequest, type ModelInferResponse__Output } from '@infermesh/shared';
+import { createLogger, InfermeshError, InMemoryEventPublisher, validateEvent, type ModelInferRequest, type ModelInferResponse__Output } from '@infermesh/shared';
 import { Registry } from 'prom-client';
 import { Enrichment } from '../enrichment/enrichment.js';
 import { EnrichmentMetrics } from '../enrichment/enrichment-metrics.js';
@@ -46,7 +46,9 @@ function echoModel(calls: ModelInferRequest[]): ServedModel {
   };
 }
 
-const dependencies = { now: () => NOW, random: seededRandom(1), records: new RecordStore() };
+const events = new InMemoryEventPublisher({ source: 'urn:infermesh:gateway:test' });
+let predictions = 0;
+const dependencies = { now: () => NOW, elapsed: () => 0, random: seededRandom(1), records: new RecordStore(), events, newPredictionId: () => `00000000-0000-4000-8000-${String((predictions += 1)).padStart(12, '0')}` };
 
 /** A body as a client sends it: JSON header, then binary parts (with the header length when there are any). */
 function clientBody(request: object, parts: Buffer[] = []): ReturnType<typeof parseInferBody> {
@@ -152,5 +154,15 @@ test('requests the extension cannot make sense of are 400s naming the input, bef
       return true;
     });
     assert.equal(calls.length, 0, `no worker call for ${message}`);
+  }
+});
+
+test('every answered v2 inference is logged as a valid prediction.served event that is not rewardable (no feedback token in this protocol)', () => {
+  assert.ok(events.events.length > 0, 'the tests above answered inferences');
+  for (const envelope of events.events) {
+    assert.deepEqual(validateEvent(envelope), [], JSON.stringify(envelope));
+    assert.equal(envelope.type, 'infermesh.prediction.served');
+    assert.equal((envelope.data as { rewardable?: boolean }).rewardable, false);
+    assert.equal(envelope.subject, (envelope.data as { predictionId: string }).predictionId, 'no entity: keyed by the prediction id');
   }
 });

@@ -8,6 +8,7 @@ import {
   tensorFromJson,
   tensorToJson,
   type Datatype,
+  type EventPublisher,
   type JsonTensorValue,
   type ModelMetadataResponse__Output,
   type Tensor,
@@ -24,6 +25,7 @@ import {
   type BinaryInputRef,
   type InferBody,
 } from './binary-tensor-extension.js';
+import { predictionServedEvent } from './prediction-event.js';
 
 /** `POST /v2/models/{model}/infer` body of the Open Inference Protocol REST binding. */
 const INFER_REQUEST_SCHEMA = {
@@ -148,7 +150,17 @@ function jsonData(tensor: Tensor): JsonTensorValue {
  * Runs an Open Inference Protocol REST inference through the model's pool (no enrichment).
  * Inputs may be JSON or binary; each output is binary when asked (binary tensor data extension).
  */
-export async function inferRest(model: ServedModel, body: InferBody, requestId: string, dependencies: VariantRouterDependencies): Promise<RestInferResult> {
+/** What an Open Inference Protocol REST inference needs besides routing. */
+export interface InferRestDependencies extends VariantRouterDependencies {
+  /** Where `infermesh.prediction.served` goes; the answer waits until it is durable locally. */
+  events: EventPublisher;
+  newPredictionId: () => string;
+  /** Monotonic milliseconds: the latency the event reports. */
+  elapsed: () => number;
+}
+
+export async function inferRest(model: ServedModel, body: InferBody, requestId: string, dependencies: InferRestDependencies): Promise<RestInferResult> {
+  const started = dependencies.elapsed();
   if (!validateInferRequest(body.request)) {
     throw new InfermeshError('INVALID_ARGUMENT', `invalid inference request: ${(validateInferRequest.errors ?? []).map((error) => `${error.instancePath || 'body'} ${error.message}`).join('; ')}`);
   }
@@ -161,7 +173,8 @@ export async function inferRest(model: ServedModel, body: InferBody, requestId: 
     requested.set(output.name, booleanParameter(`output '${output.name}'`, output.parameters, 'binary_data'));
   }
   // The REST binding carries no entity: the experiment's policy picks a variant unstickily.
-  const result = await routeRequest(model, {}, dependencies).variant.pool.infer(
+  const routing = routeRequest(model, {}, dependencies);
+  const result = await routing.variant.pool.infer(
     {
       modelName: model.config.workerModel ?? model.name,
       id: request.id ?? requestId,
@@ -178,6 +191,32 @@ export async function inferRest(model: ServedModel, body: InferBody, requestId: 
     binary.push(bytes);
     return { ...described, parameters: { binary_data_size: bytes.length } };
   });
+  const predictionId = dependencies.newPredictionId();
+  // No feedback token travels in this protocol: the prediction is logged, but not rewardable.
+  await dependencies.events.publish(
+    predictionServedEvent(
+      {
+        predictionId,
+        requestId,
+        model: model.name,
+        experiment: model.experiment === undefined ? null : model.name,
+        variant: routing.variant.name,
+        version: result.response.modelVersion,
+        propensity: routing.propensity,
+        sticky: false,
+        latencyMs: Math.max(0, dependencies.elapsed() - started),
+        default: false,
+        defaultReason: null,
+        defaultedFeatures: [],
+        recordSequence: routing.recordSequence,
+        rewardable: false,
+      },
+      '',
+      {},
+      undefined,
+      dependencies.random,
+    ),
+  );
   return {
     response: { model_name: model.name, model_version: result.response.modelVersion, id: result.response.id, outputs },
     binary,

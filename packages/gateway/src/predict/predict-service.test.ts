@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { createLogger, encodeInferInputs, InfermeshError, type ModelInferResponse__Output } from '@infermesh/shared';
+import { createLogger, encodeInferInputs, InfermeshError, InMemoryEventPublisher, validateEvent, type ModelInferResponse__Output } from '@infermesh/shared';
 import { Registry } from 'prom-client';
 import { Enrichment } from '../enrichment/enrichment.js';
 import { EnrichmentMetrics } from '../enrichment/enrichment-metrics.js';
@@ -70,6 +70,9 @@ function servedModel(shadow: { fraction: number; maxConcurrent: number } | undef
   };
 }
 
+/** Every event the predictions below publish: each must validate against its schema. */
+const events = new InMemoryEventPublisher({ source: 'urn:infermesh:gateway:test', maxEvents: 1_000_000 });
+
 function dependencies(random: () => number) {
   const registry = new Registry();
   let predictions = 0;
@@ -78,11 +81,12 @@ function dependencies(random: () => number) {
     random,
     metrics: new GatewayMetrics(registry),
     logger,
+    elapsed: () => 0,
     records: new RecordStore(),
-    evidence: { countTrial: () => undefined, countReward: () => undefined },
-    newPredictionId: () => `p${(predictions += 1)}`,
+    events,
+    newPredictionId: () => `00000000-0000-4000-8000-${String((predictions += 1)).padStart(12, '0')}`,
     feedbackTokens: new FeedbackTokenSigner({ keys: [{ id: 'k', secret: 'k'.repeat(32) }], ttlMs: 60_000, now: () => NOW }),
-    shadows: new ShadowRunner({ metrics: new ShadowMetrics(registry), logger, random }),
+    shadows: new ShadowRunner({ metrics: new ShadowMetrics(registry), logger, random, events, elapsed: () => 0 }),
   };
 }
 
@@ -111,4 +115,16 @@ test('a shadow never changes what the client receives, whatever it answers, fail
     ),
     { numRuns: 300 },
   );
+});
+
+test('every prediction above published one valid prediction.served event, and every shadow event names its live prediction', async () => {
+  // Shadow copies finish after the answers: give the ones that answer or fail a moment.
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  const served = events.events.filter((envelope) => envelope.type === 'infermesh.prediction.served');
+  const shadows = events.events.filter((envelope) => envelope.type === 'infermesh.prediction.shadow');
+  assert.ok(served.length >= 600, `${served.length} prediction events for the 600 predictions`);
+  const ids = new Set(served.map((envelope) => (envelope.data as { predictionId: string }).predictionId));
+  for (const envelope of events.events) assert.deepEqual(validateEvent(envelope), [], JSON.stringify(envelope));
+  assert.ok(shadows.length > 0, 'some shadow copies were compared or failed');
+  for (const envelope of shadows) assert.ok(ids.has((envelope.data as { predictionId: string }).predictionId), 'a shadow event joins its prediction');
 });

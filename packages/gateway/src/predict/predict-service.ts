@@ -1,11 +1,11 @@
-import { decodeInferOutputs, encodeInferInputs, InfermeshError, tensorToJson, type JsonTensorValue, type Logger } from '@infermesh/shared';
+import { decodeInferOutputs, encodeInferInputs, InfermeshError, tensorToJson, type EventPublisher, type JsonTensorValue, type Logger } from '@infermesh/shared';
 import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import { buildInputTensors } from '../models/build-input-tensors.js';
 import type { ServedModel } from '../models/served-model.js';
 import { routeRequest, type VariantRouterDependencies } from '../experiments/variant-router.js';
 import type { FeedbackTokenSigner } from '../feedback/feedback-token-signer.js';
 import type { ShadowRunner } from '../experiments/shadow/shadow-runner.js';
-import type { EvidenceSink } from '../experiments/aggregation/evidence-sink.js';
+import { predictionServedEvent, type PredictionFacts } from './prediction-event.js';
 
 /** The answer to `POST /v1/models/{model}/predict`. */
 export interface PredictResponse {
@@ -30,8 +30,10 @@ export interface PredictResponse {
 /** What a prediction needs besides the model. */
 export interface PredictDependencies extends VariantRouterDependencies {
   now: () => number;
-  /** Counts the trial of every prediction a variant served (the in-process aggregator). */
-  evidence: EvidenceSink;
+  /** Monotonic milliseconds: the latency an event reports. */
+  elapsed: () => number;
+  /** Where `infermesh.prediction.served` goes; the response waits until it is durable locally, never longer. */
+  events: EventPublisher;
   /** A new, unique prediction id (a random UUID in production). */
   newPredictionId: () => string;
   metrics: GatewayMetrics;
@@ -46,9 +48,11 @@ const DEFAULTABLE: ReadonlySet<string> = new Set(['DEADLINE_EXCEEDED', 'NO_HEALT
 /**
  * Runs one prediction within the model's deadline: validate → enrich → build tensors →
  * call a worker. On a missed deadline or no healthy worker it answers the model's default
- * output when one is configured, and otherwise throws the error (504/503).
+ * output when one is configured, and otherwise throws the error (504/503). Every answered
+ * prediction's event is in the local spool before the answer leaves.
  */
 export async function predict(model: ServedModel, body: unknown, requestId: string, dependencies: PredictDependencies): Promise<PredictResponse> {
+  const started = dependencies.elapsed();
   const { config } = model;
   const deadline = dependencies.now() + config.deadlineMs;
   const request = model.validate(body);
@@ -59,6 +63,24 @@ export async function predict(model: ServedModel, body: unknown, requestId: stri
   const routing = routeRequest(model, request.entity, dependencies);
   const variant = routing.variant.name;
   const stickiness = model.experiment === undefined ? {} : { sticky: routing.sticky };
+  const facts = (version: string | null, defaultReason: string | null): PredictionFacts => ({
+    predictionId,
+    requestId,
+    model: model.name,
+    experiment: model.experiment === undefined ? null : model.name,
+    variant,
+    version,
+    propensity: routing.propensity,
+    sticky: routing.sticky,
+    latencyMs: Math.max(0, dependencies.elapsed() - started),
+    default: defaultReason !== null,
+    defaultReason,
+    defaultedFeatures: enrichment.defaulted,
+    recordSequence: routing.recordSequence,
+    rewardable: defaultReason === null,
+  });
+  let response: PredictResponse;
+  let event: PredictionFacts;
   try {
     if (dependencies.now() >= deadline) {
       throw new InfermeshError('DEADLINE_EXCEEDED', `the ${config.deadlineMs} ms deadline passed during enrichment`);
@@ -72,17 +94,20 @@ export async function predict(model: ServedModel, body: unknown, requestId: stri
     const callOptions = { deadline: new Date(deadline), requestId };
     const result = await routing.variant.pool.infer(inferRequest, callOptions);
     const liveOutputs = decodeInferOutputs(result.response);
-    dependencies.shadows.shadow(model, inferRequest, liveOutputs, callOptions);
-    const outputs = Object.fromEntries(liveOutputs.map((tensor) => [tensor.name, tensorToJson(tensor)]));
     const version = result.response.modelVersion;
-    dependencies.evidence.countTrial(model.name, variant, dependencies.now());
+    dependencies.shadows.shadow(model, inferRequest, liveOutputs, { ...callOptions, predictionId, liveVariant: variant, liveVersion: version });
+    const outputs = Object.fromEntries(liveOutputs.map((tensor) => [tensor.name, tensorToJson(tensor)]));
     const feedbackToken = dependencies.feedbackTokens.sign({ predictionId, requestId, model: model.name, variant, version, entity: routing.entity });
-    return { requestId, predictionId, model: model.name, variant, version, outputs, default: false, feedbackToken, ...stickiness, ...defaultedFeatures };
+    response = { requestId, predictionId, model: model.name, variant, version, outputs, default: false, feedbackToken, ...stickiness, ...defaultedFeatures };
+    event = facts(version, null);
   } catch (error) {
     const typed = InfermeshError.from(error);
     if (config.defaultOutput === undefined || !DEFAULTABLE.has(typed.code)) throw typed;
     dependencies.metrics.defaultOutputs.inc({ model: model.name, reason: typed.code });
     dependencies.logger.warn({ requestId, model: model.name, reason: typed.code, message: typed.message }, 'answered with the default output');
-    return { requestId, predictionId, model: model.name, variant, outputs: config.defaultOutput, default: true, ...stickiness, ...defaultedFeatures };
+    response = { requestId, predictionId, model: model.name, variant, outputs: config.defaultOutput, default: true, ...stickiness, ...defaultedFeatures };
+    event = facts(null, typed.code);
   }
+  await dependencies.events.publish(predictionServedEvent(event, routing.entity, { inputs: request.inputs, outputs: response.outputs }, config.events, dependencies.random));
+  return response;
 }

@@ -13,7 +13,7 @@ const dependencies = () => ({ logger: pino({ level: 'silent' }), registry: new R
 test('without brokers the embedded NDJSON publisher is chosen; with KAFKA_BROKERS a spooled Kafka one, spooling under the process role', () => {
   const embedded = createEventPublisher(loadConfig<EventsConfig>(EVENT_OPTIONS, { env: {} }), dependencies());
   assert.ok(embedded instanceof NdjsonEventPublisher);
-  assert.equal(embedded.description, 'event files in .infermesh/events');
+  assert.equal(embedded.description, 'event files in .infermesh/events/gateway', 'each process writes its own stream under --events-dir');
 
   const config = loadConfig<EventsConfig>(EVENT_OPTIONS, { env: { KAFKA_BROKERS: ' 127.0.0.1:9092, 127.0.0.1:9093 ,' } });
   const kafka = createEventPublisher(config, dependencies());

@@ -18,7 +18,11 @@ export interface EventPublisherDependencies {
   now?: () => number;
   /** Uniform in [0, 1), for backoff jitter. */
   random?: () => number;
-  /** Names the default spool directory `.infermesh/spool/<process>`; by default the role in `source` (`urn:infermesh:<role>:…`). */
+  /**
+   * This process's name among those sharing a working directory: its spool is
+   * `.infermesh/spool/<process>` by default and its NDJSON files go to `<events-dir>/<process>`.
+   * By default the role in `source` (`urn:infermesh:<role>:…`).
+   */
   process?: string;
 }
 
@@ -53,7 +57,8 @@ export function createEventPublisher(config: EventsConfig, dependencies: EventPu
   const { logger, registry, source, now } = dependencies;
   const connection = kafkaConnectionFrom(config);
   if (connection === undefined) {
-    return new NdjsonEventPublisher({ dir: config.eventsDir, source, logger, registry, fsync: config.eventsFsync, ...(now ? { now } : {}) });
+    // One subdirectory per process: the gateway and the workers of one mesh share --events-dir.
+    return new NdjsonEventPublisher({ dir: join(config.eventsDir, dependencies.process ?? processNameOf(source)), source, logger, registry, fsync: config.eventsFsync, ...(now ? { now } : {}) });
   }
   const random = dependencies.random ?? Math.random;
   const sink = new KafkaEventSink({

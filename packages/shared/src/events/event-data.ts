@@ -31,6 +31,12 @@ export interface PredictionServedData {
   truncated?: boolean;
   /** Sequence number of the experiment record the decision was made from. */
   recordSequence?: number | null;
+  /**
+   * False when no feedback token was issued (an Open Inference Protocol request, a default
+   * output): the experiment aggregator counts a trial only for predictions that can be rewarded,
+   * so variants are not judged on traffic no reward could ever come back for. Absent means true.
+   */
+  rewardable?: boolean;
 }
 
 /** `data` of `infermesh.prediction.shadow`: a live answer compared with a shadow variant's. */

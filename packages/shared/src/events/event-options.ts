@@ -42,7 +42,7 @@ export const EVENT_OPTIONS: readonly OptionSpec[] = [
   { key: 'eventsSpoolDir', flag: 'events-spool-dir', env: 'INFERMESH_EVENTS_SPOOL_DIR', type: 'string', description: `Spool of events not yet acknowledged by Kafka, one per process (default ${DEFAULT_SPOOL_ROOT}/<process>)` },
   { key: 'eventsSpoolMaxBytes', flag: 'events-spool-max-bytes', env: 'INFERMESH_EVENTS_SPOOL_MAX_BYTES', type: 'integer', minimum: 1024 * 1024, default: DEFAULT_SPOOL_MAX_BYTES, description: 'Largest spool, bytes; beyond it new events are dropped, counted and logged' },
   { key: 'eventsFsync', flag: 'events-fsync', env: 'INFERMESH_EVENTS_FSYNC', type: 'boolean', default: false, description: 'Flush every spool write to disk: survives power loss, not only a killed process' },
-  { key: 'eventsDir', flag: 'events-dir', env: 'INFERMESH_EVENTS_DIR', type: 'string', default: DEFAULT_EVENTS_DIR, description: 'Directory of the NDJSON event files when no Kafka brokers are configured' },
+  { key: 'eventsDir', flag: 'events-dir', env: 'INFERMESH_EVENTS_DIR', type: 'string', default: DEFAULT_EVENTS_DIR, description: 'Where the NDJSON event files go when no Kafka brokers are configured: one subdirectory per process (gateway, worker-<port>); `infermesh events tail` reads them all' },
   { key: 'kafkaSaslMechanism', flag: 'kafka-sasl-mechanism', env: 'INFERMESH_KAFKA_SASL_MECHANISM', type: 'string', values: KAFKA_SASL_MECHANISMS, description: 'SASL mechanism' },
   { key: 'kafkaSaslUsername', flag: 'kafka-sasl-username', env: 'INFERMESH_KAFKA_SASL_USERNAME', type: 'string', description: 'SASL user name' },
   { key: 'kafkaSaslPassword', flag: 'kafka-sasl-password', env: 'INFERMESH_KAFKA_SASL_PASSWORD', type: 'string', description: 'SASL password' },

@@ -48,6 +48,7 @@ const PREDICTION_SERVED_DATA = closedObject(
     outputs: { type: 'object' },
     truncated: { type: 'boolean' },
     recordSequence: { type: ['integer', 'null'], minimum: 0 },
+    rewardable: { type: 'boolean' },
   },
 );
 

@@ -1,10 +1,10 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { consulClientOptions, DEFAULT_KV_PREFIX, InfermeshError, LOG_LEVELS, type OptionSpec } from '@infermesh/shared';
+import { consulClientOptions, DEFAULT_KV_PREFIX, EVENT_OPTIONS, InfermeshError, LOG_LEVELS, type EventsConfig, type OptionSpec } from '@infermesh/shared';
 import { ARTIFACT_FORMATS, type ArtifactFormat } from '../artifacts/artifact-format.js';
 
 /** The validated configuration of one worker process. */
-export interface WorkerConfig {
+export interface WorkerConfig extends EventsConfig {
   model: string;
   version?: string;
   artifact?: string;
@@ -78,6 +78,7 @@ export const WORKER_OPTIONS: readonly OptionSpec[] = [
   { key: 'maxMessageBytes', flag: 'max-message-bytes', env: 'INFERMESH_MAX_MESSAGE_BYTES', type: 'integer', minimum: 1024, default: DEFAULT_MAX_MESSAGE_BYTES, description: 'Largest gRPC message received or sent, bytes' },
   { key: 'onnxIntraOpThreads', flag: 'onnx-threads', env: 'INFERMESH_ONNX_THREADS', type: 'integer', minimum: 0, default: 1, description: 'Threads one ONNX inference may use (0 = onnxruntime decides); 1 suits many small concurrent calls' },
   { key: 'lookupKeyField', flag: 'lookup-key', env: 'INFERMESH_LOOKUP_KEY', type: 'string', default: 'id', description: 'Key field of a lookup table (JSON lines)' },
+  ...EVENT_OPTIONS,
 ];
 
 /**

@@ -1,4 +1,5 @@
-import { BlockingWatch, deploymentKey, InfermeshError, parseDeployment, type Logger, type ModelRegistry } from '@infermesh/shared';
+import { BlockingWatch, deploymentKey, InfermeshError, parseDeployment, type EventPublisher, type Logger, type ModelRegistry } from '@infermesh/shared';
+import { modelReloadedEvent, modelReloadFailedEvent } from './lifecycle-events.js';
 import type { WorkerMetrics } from '../metrics/worker-metrics.js';
 import type { LoadedModel } from '../runtime/loaded-model.js';
 import type { ModelLoader } from './model-loader.js';
@@ -19,6 +20,10 @@ export interface DeploymentFollowerDependencies {
   sleep: (ms: number, signal: AbortSignal) => Promise<void>;
   /** Called after each successful swap (catalog registration updates its meta here). */
   onSwap?: (model: LoadedModel) => void;
+  /** Where `infermesh.model.reloaded` and `infermesh.model.reload_failed` go. */
+  events?: EventPublisher;
+  /** This worker's address (host:port) in lifecycle events. */
+  worker?: string;
   waitMs?: number;
 }
 
@@ -96,6 +101,7 @@ export class DeploymentFollower {
       metrics.reloads.inc();
       metrics.setServing(loaded);
       logger.info({ ...where, version, previous: serving?.version, ...roundAll(timings) }, 'swapped in new version');
+      void this.dependencies.events?.publish(modelReloadedEvent(this.reloadContext(serving?.version), version, timings));
       this.dependencies.onSwap?.(loaded);
       this.resolveReady();
     } catch (error) {
@@ -103,8 +109,13 @@ export class DeploymentFollower {
     }
   }
 
+  private reloadContext(fromVersion: string | undefined) {
+    return { model: this.model, deployment: this.deployment, worker: this.dependencies.worker ?? 'unknown', fromVersion: fromVersion ?? null };
+  }
+
   private reject(where: object, version: string | undefined, error: unknown): void {
     const typed = InfermeshError.from(error);
+    void this.dependencies.events?.publish(modelReloadFailedEvent(this.reloadContext(this.dependencies.slot.current()?.version), version, typed.code, typed.message));
     this.dependencies.metrics.reloadFailures.inc({ reason: typed.code });
     this.dependencies.logger.warn(
       { ...where, version, serving: this.dependencies.slot.current()?.version, code: typed.code, reason: typed.message },

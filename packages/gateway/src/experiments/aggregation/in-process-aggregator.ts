@@ -1,8 +1,9 @@
-import { InfermeshError, type Logger } from '@infermesh/shared';
+import { InfermeshError, type EventInput, type Logger } from '@infermesh/shared';
 import type { ExperimentConfig } from '../experiment-config.js';
 import { discountOf } from '../policy/share-plan.js';
 import type { RecordStore } from '../records/record-store.js';
 import { computeRecord } from './compute-record.js';
+import { evidenceOf } from './event-evidence.js';
 import { VariantCounts } from './variant-counts.js';
 
 /** Milliseconds between record publications of the in-process aggregator. */
@@ -51,16 +52,14 @@ export class InProcessAggregator {
     });
   }
 
-  /** A prediction of `model` served by `variant` at `at`. */
-  countTrial(model: string, variant: string, at: number): void {
-    this.counts.countTrial(model, variant, at);
-    this.events.set(model, (this.events.get(model) ?? 0) + 1);
-  }
-
-  /** A first-time, verified reward for a prediction `variant` served. */
-  countReward(model: string, variant: string, reward: number, at: number): void {
-    this.counts.countReward(model, variant, reward, at);
-    this.events.set(model, (this.events.get(model) ?? 0) + 1);
+  /** Counts what a published event says (trials from predictions, rewards from feedback), at the current time. */
+  observe(event: EventInput): void {
+    const evidence = evidenceOf(event);
+    if (evidence === undefined) return;
+    const at = this.dependencies.now();
+    if (evidence.kind === 'trial') this.counts.countTrial(evidence.model, evidence.variant, at);
+    else this.counts.countReward(evidence.model, evidence.variant, evidence.reward, at);
+    this.events.set(evidence.model, (this.events.get(evidence.model) ?? 0) + 1);
   }
 
   /** Publishes every experiment's record now and then at the interval. */

@@ -1,4 +1,4 @@
-import { decodeInferOutputs, InfermeshError, type Logger, type ModelInferRequest, type Tensor } from '@infermesh/shared';
+import { decodeInferOutputs, InfermeshError, type EventPublisher, type Logger, type ModelInferRequest, type PredictionShadowData, type Tensor } from '@infermesh/shared';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import type { ServedModel } from '../../models/served-model.js';
 import type { RandomSource } from '../policy/random-source.js';
@@ -41,6 +41,19 @@ export interface ShadowRunnerDependencies {
   metrics: ShadowMetrics;
   logger: Logger;
   random: RandomSource;
+  /** Where each comparison goes as `infermesh.prediction.shadow`. */
+  events: EventPublisher;
+  /** Monotonic milliseconds: the shadow call's latency. */
+  elapsed: () => number;
+}
+
+/** Which live prediction a shadow copy belongs to. */
+export interface ShadowContext {
+  deadline: Date;
+  requestId: string;
+  predictionId: string;
+  liveVariant: string;
+  liveVersion: string;
 }
 
 /**
@@ -54,10 +67,10 @@ export class ShadowRunner {
   constructor(private readonly dependencies: ShadowRunnerDependencies) {}
 
   /** Starts shadow copies of `request` (fire and forget) for a live answer `liveOutputs`. */
-  shadow(model: ServedModel, request: ModelInferRequest, liveOutputs: readonly Tensor[], options: { deadline: Date; requestId: string }): void {
+  shadow(model: ServedModel, request: ModelInferRequest, liveOutputs: readonly Tensor[], options: ShadowContext): void {
     const experiment = model.experiment;
     if (experiment === undefined || experiment.shadow.fraction === 0) return;
-    const { metrics, logger, random } = this.dependencies;
+    const { metrics, logger, random, events, elapsed } = this.dependencies;
     for (const variant of model.variants) {
       if (variant.config.role !== 'shadow' || !variant.config.enabled) continue;
       if (random() >= experiment.shadow.fraction) continue;
@@ -67,8 +80,12 @@ export class ShadowRunner {
       }
       this.inFlight += 1;
       const labels = { model: model.name, variant: variant.name };
+      const started = elapsed();
+      const pair = { predictionId: options.predictionId, requestId: options.requestId, model: model.name, liveVariant: options.liveVariant, liveVersion: options.liveVersion, shadowVariant: variant.name };
+      // The live prediction's subject keeps the pair on its partition, next to the prediction.
+      const publish = (data: Omit<PredictionShadowData, keyof typeof pair>) => void events.publish({ type: 'infermesh.prediction.shadow', subject: options.predictionId, data: { ...pair, ...data } });
       void variant.pool
-        .infer(request, options)
+        .infer(request, { deadline: options.deadline, requestId: options.requestId })
         .then((result) => {
           const comparison = compareOutputs(liveOutputs, decodeInferOutputs(result.response));
           metrics.requests.inc({ ...labels, outcome: 'compared' });
@@ -77,10 +94,20 @@ export class ShadowRunner {
             metrics.argmaxRows.inc({ ...labels, agreement: 'agree' }, comparison.argmaxAgreed);
             metrics.argmaxRows.inc({ ...labels, agreement: 'disagree' }, comparison.rows - comparison.argmaxAgreed);
           }
+          publish({
+            shadowVersion: result.response.modelVersion || null,
+            outcome: 'compared',
+            maxAbsDiff: comparison.maxAbsDiff,
+            argmaxAgreement: comparison.rows > 0 ? comparison.argmaxAgreed / comparison.rows : null,
+            shadowLatencyMs: Math.max(0, elapsed() - started),
+            errorCode: null,
+          });
         })
         .catch((error: unknown) => {
+          const code = InfermeshError.from(error).code;
           metrics.requests.inc({ ...labels, outcome: 'failed' });
-          logger.debug({ requestId: options.requestId, ...labels, code: InfermeshError.from(error).code }, 'shadow call failed');
+          logger.debug({ requestId: options.requestId, ...labels, code }, 'shadow call failed');
+          publish({ shadowVersion: null, outcome: code === 'DEADLINE_EXCEEDED' ? 'timeout' : 'failed', maxAbsDiff: null, argmaxAgreement: null, shadowLatencyMs: null, errorCode: code });
         })
         .finally(() => {
           this.inFlight -= 1;

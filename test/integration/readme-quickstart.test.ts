@@ -63,9 +63,33 @@ function portFree(port: number): Promise<boolean> {
   });
 }
 
+const PREDICTION = JSON.stringify({ entity: { userId: 'readme' }, inputs: { recency: 0.5, frequency: 1, monetary: 2, tenure: 0.1 } });
+
+/** Commands that keep running until Ctrl-C (they follow a stream, or simulate until stopped). */
+const FOLLOWING = /infermesh (events tail(?!.*--limit)|simulate(?!.*--requests))/;
+
+/** Runs a command that keeps running: it must print a line of output and still be running; then it is stopped as a user would (Ctrl-C). */
+async function followsAndPrints(command: string): Promise<void> {
+  const child = spawn('bash', ['-c', command], { cwd: copy, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  try {
+    await eventually(`\`${command}\` to print something`, async () => {
+      assert.equal(child.exitCode, null, `\`${command}\` exited ${child.exitCode}:\n${output}`);
+      // Traffic while it follows: a stream shows new events, as the user's own requests would make.
+      await fetch('http://127.0.0.1:8080/v1/models/demo/predict', { method: 'POST', headers: { 'content-type': 'application/json' }, body: PREDICTION }).catch(() => undefined);
+      return output.trim() !== '';
+    }, 60_000, 500);
+  } finally {
+    if (child.exitCode === null) process.kill(-child.pid!, 'SIGINT');
+    await new Promise((resolve) => (child.exitCode === null ? child.once('exit', resolve) : resolve(undefined)));
+  }
+}
+
 function run(command: string): { code: number; stdout: string; stderr: string } {
   try {
-    const stdout = execFileSync('bash', ['-c', command], { cwd: copy, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 });
+    const stdout = execFileSync('bash', ['-c', command], { cwd: copy, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 120_000 });
     return { code: 0, stdout, stderr: '' };
   } catch (error) {
     const failure = error as { status: number; stdout: string; stderr: string };
@@ -109,13 +133,23 @@ test('`npm start` from a fresh clone brings the mesh up, and every README quick-
   // `npm start` prints what to try once the mesh answers: that is when a newcomer starts typing.
   await eventually('npm start to print the commands to try', () => {
     assert.equal(mesh!.exitCode, null, `npm start exited:\n${meshOutput}`);
-    return /^\[demo\] Ctrl-C/m.test(meshOutput);
+    return /^Ctrl-C stops the mesh/m.test(meshOutput);
   }, INSTALL_TIMEOUT_MS);
-  const printed = [...meshOutput.matchAll(/^\[demo\] {3}(.*)$/gm)].map((match) => match[1]!);
-  const printedCommands = commandsOf(printed.join('\n'));
-  assert.ok(printedCommands.length >= 2, `npm start printed commands to try:\n${meshOutput}`);
+  const printedCommands = [...meshOutput.matchAll(/^ {2}\$ (.*)$/gm)].map((match) => ({ command: match[1]!, documented: undefined }));
+  assert.ok(printedCommands.length >= 5, `npm start printed commands to try:\n${meshOutput}`);
+  // Commands run one by one, as typed into one terminal: a variable set by one is there for the next.
+  const assignments: string[] = [];
   for (const { command, documented } of [...blocks.slice(1).flat(), ...printedCommands]) {
-    const result = run(command);
+    if (FOLLOWING.test(command)) {
+      await followsAndPrints(command);
+      continue;
+    }
+    const result = run([...assignments, command].join('\n'));
+    if (/^[A-Z_]+=/.test(command)) {
+      assignments.push(command);
+      assert.equal(result.code, 0, `\`${command}\` failed`);
+      continue;
+    }
     assert.equal(result.code, 0, `\`${command}\` failed (${result.code}):\n${result.stdout}\n${result.stderr}`);
     assert.notEqual(result.stdout.trim(), '', `\`${command}\` printed nothing`);
     if (documented?.startsWith('{')) {

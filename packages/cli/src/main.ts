@@ -6,9 +6,11 @@ import { workerCommand } from './commands/worker-command.js';
 import { modelsCommand } from './commands/models-command.js';
 import { gatewayCommand } from './commands/gateway-command.js';
 import { eventsCommand } from './commands/events-command.js';
+import { upCommand } from './commands/up-command.js';
+import { simulateCommand } from './commands/simulate-command.js';
 import { CLI_VERSION } from './cli-version.js';
 
-const COMMANDS: readonly Command[] = [gatewayCommand, workerCommand, modelsCommand, eventsCommand, inferCommand];
+const COMMANDS: readonly Command[] = [upCommand, gatewayCommand, workerCommand, modelsCommand, eventsCommand, simulateCommand, inferCommand];
 
 function usage(): string {
   const width = Math.max(...COMMANDS.map((command) => command.name.length)) + 2;

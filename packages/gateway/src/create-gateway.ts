@@ -20,6 +20,7 @@ import { createApp } from './http/create-app.js';
 import { GatewayMetrics } from './metrics/gateway-metrics.js';
 import { ModelCatalog } from './models/model-catalog.js';
 import { createServedModelFactory } from './models/served-model-factory.js';
+import { BatchMetrics } from './batching/batch-metrics.js';
 import { SharedPools } from './models/shared-pools.js';
 import { createEndpointSource } from './pools/create-endpoint-source.js';
 import { PoolMetrics } from './pools/pool-metrics.js';
@@ -86,6 +87,8 @@ export async function createGateway(config: GatewayConfig, dependencies: Gateway
   );
   const models = createServedModelFactory({
     pools,
+    batchMetrics: new BatchMetrics(registry),
+    elapsed,
     createEnrichment: (modelConfig) => new Enrichment(modelConfig.enrichers, { fetch: dependencies.fetch ?? fetch, now, metrics: enrichmentMetrics, logger }),
   });
   const catalog = new ModelCatalog({

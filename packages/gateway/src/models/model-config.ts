@@ -49,6 +49,18 @@ export interface ModelConfig {
   pool: PoolConfig;
   /** What the model's `prediction.served` events carry besides the decision. */
   events?: PredictionEventConfig;
+  /** How concurrent predictions share worker calls; on by default. */
+  batching?: BatchingConfig;
+}
+
+/** Bounds of the batches predictions of this model form on their way to a worker. */
+export interface BatchingConfig {
+  /** False sends every prediction in a call of its own. */
+  enabled?: boolean;
+  /** Rows one call may carry. */
+  maxRows?: number;
+  /** Milliseconds a prediction may wait for a call to carry it. */
+  maxDelayMs?: number;
 }
 
 /** Whether (and how often) prediction events carry the request's inputs and the outputs. */
@@ -125,6 +137,11 @@ export const MODEL_CONFIG_SCHEMA = {
     deadlineMs: { type: 'integer', minimum: 1, maximum: 600_000 },
     defaultOutput: { type: 'object' },
     pool: POOL_CONFIG_SCHEMA,
+    batching: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { enabled: { type: 'boolean' }, maxRows: { type: 'integer', minimum: 1, maximum: 4096 }, maxDelayMs: { type: 'number', minimum: 0, maximum: 1_000 } },
+    },
     events: {
       type: 'object',
       additionalProperties: false,

@@ -3,6 +3,8 @@ import { test } from 'node:test';
 import { InfermeshError } from '@infermesh/shared';
 import type { Enrichment } from '../enrichment/enrichment.js';
 import type { WorkerPool } from '../pools/worker-pool.js';
+import { Registry } from 'prom-client';
+import { BatchMetrics } from '../batching/batch-metrics.js';
 import { createServedModelFactory } from './served-model-factory.js';
 import { poolName, SharedPools } from './shared-pools.js';
 
@@ -21,7 +23,7 @@ function recordingPools() {
 
 test('a model whose third variant cannot be built is rejected and holds none of the pools its first two took', async () => {
   const { pools, open } = recordingPools();
-  const factory = createServedModelFactory({ pools, createEnrichment: () => ({}) as Enrichment });
+  const factory = createServedModelFactory({ pools, createEnrichment: () => ({}) as Enrichment, batchMetrics: new BatchMetrics(new Registry()), elapsed: () => 0 });
   const variants = [
     { name: 'a', pool: { static: ['a:1'] } },
     { name: 'b', pool: { static: ['b:1'] } },
@@ -34,7 +36,7 @@ test('a model whose third variant cannot be built is rejected and holds none of 
 
 test('variants on different workers get pools of different names (and so their own metric series)', () => {
   const { pools, open } = recordingPools();
-  const factory = createServedModelFactory({ pools, createEnrichment: () => ({}) as Enrichment });
+  const factory = createServedModelFactory({ pools, createEnrichment: () => ({}) as Enrichment, batchMetrics: new BatchMetrics(new Registry()), elapsed: () => 0 });
   const model = factory.build('m', { config: CONFIG, experiment: experiment([{ name: 'a', pool: { static: ['a:1'] } }, { name: 'b', pool: { static: ['b:1', 'b:2'] } }]) });
   assert.equal(model.variants.length, 2);
   assert.deepEqual([...open].sort(), ['m/static:a:1', 'm/static:b:1,b:2']);

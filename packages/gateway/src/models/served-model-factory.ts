@@ -1,3 +1,5 @@
+import { CallBatcher, DEFAULT_MAX_BATCH_DELAY_MS, DEFAULT_MAX_BATCH_ROWS } from '../batching/call-batcher.js';
+import type { BatchMetrics } from '../batching/batch-metrics.js';
 import type { Enrichment } from '../enrichment/enrichment.js';
 import { parseExperimentConfig } from '../experiments/experiment-config.js';
 import type { WorkerPool } from '../pools/worker-pool.js';
@@ -11,6 +13,9 @@ import type { SharedPools } from './shared-pools.js';
 export interface ServedModelFactoryDependencies {
   pools: SharedPools;
   createEnrichment(config: ModelConfig): Enrichment;
+  batchMetrics: BatchMetrics;
+  /** Monotonic milliseconds. */
+  elapsed: () => number;
 }
 
 /** Builds served models from their config texts and releases what retired ones hold. */
@@ -36,7 +41,19 @@ export function createServedModelFactory(dependencies: ServedModelFactoryDepende
         const variants: ServedVariant[] = variantConfigs.map((variant) => {
           const pool = pools.acquire(workerModel, variant.pool);
           acquired.push(pool);
-          return { name: variant.name, config: variant, pool };
+          const batching = config.batching ?? {};
+          if (batching.enabled === false) return { name: variant.name, config: variant, pool };
+          const batcher = new CallBatcher({
+            workerModel,
+            model: name,
+            maxBatchRows: batching.maxRows ?? DEFAULT_MAX_BATCH_ROWS,
+            maxDelayMs: batching.maxDelayMs ?? DEFAULT_MAX_BATCH_DELAY_MS,
+            slots: () => pool.healthyCount(),
+            call: (request, options) => pool.infer(request, options),
+            metrics: dependencies.batchMetrics,
+            elapsed: dependencies.elapsed,
+          });
+          return { name: variant.name, config: variant, pool, batcher };
         });
         return {
           name,

@@ -1,6 +1,7 @@
 import type { Enrichment } from '../enrichment/enrichment.js';
 import type { ExperimentConfig, VariantConfig } from '../experiments/experiment-config.js';
 import type { WorkerPool } from '../pools/worker-pool.js';
+import type { CallBatcher } from '../batching/call-batcher.js';
 import type { ModelConfig } from './model-config.js';
 import type { PredictBody } from './predict-request-validator.js';
 
@@ -12,6 +13,8 @@ export interface ServedVariant {
   name: string;
   config: VariantConfig;
   pool: WorkerPool;
+  /** Batches this variant's predictions into shared worker calls; absent when the model turned batching off. */
+  batcher?: CallBatcher;
 }
 
 /** Everything the gateway needs to serve one model, built once per config (and experiment) version. */

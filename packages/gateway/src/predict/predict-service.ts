@@ -85,17 +85,16 @@ export async function predict(model: ServedModel, body: unknown, requestId: stri
     if (dependencies.now() >= deadline) {
       throw new InfermeshError('DEADLINE_EXCEEDED', `the ${config.deadlineMs} ms deadline passed during enrichment`);
     }
-    const inferRequest = {
-      modelName: config.workerModel ?? model.name,
-      id: requestId,
-      ...encodeInferInputs(tensors),
-      outputs: (config.outputs ?? []).map((name) => ({ name })),
-    };
+    const outputNames = config.outputs ?? [];
+    const workerRequest = () => ({ modelName: config.workerModel ?? model.name, id: requestId, ...encodeInferInputs(tensors), outputs: outputNames.map((name) => ({ name })) });
     const callOptions = { deadline: new Date(deadline), requestId };
-    const result = await routing.variant.pool.infer(inferRequest, callOptions);
-    const liveOutputs = decodeInferOutputs(result.response);
-    const version = result.response.modelVersion;
-    dependencies.shadows.shadow(model, inferRequest, liveOutputs, { ...callOptions, predictionId, liveVariant: variant, liveVersion: version });
+    const batcher = routing.variant.batcher;
+    const live = batcher !== undefined
+      ? await batcher.infer({ tensors, outputs: outputNames, ...callOptions })
+      : await routing.variant.pool.infer(workerRequest(), callOptions).then((result) => ({ outputs: decodeInferOutputs(result.response), modelVersion: result.response.modelVersion }));
+    const liveOutputs = live.outputs;
+    const version = live.modelVersion;
+    dependencies.shadows.shadow(model, workerRequest, liveOutputs, { ...callOptions, predictionId, liveVariant: variant, liveVersion: version });
     const outputs = Object.fromEntries(liveOutputs.map((tensor) => [tensor.name, tensorToJson(tensor)]));
     const feedbackToken = dependencies.feedbackTokens.sign({ predictionId, requestId, model: model.name, variant, version, entity: routing.entity });
     response = { requestId, predictionId, model: model.name, variant, version, outputs, default: false, feedbackToken, ...stickiness, ...defaultedFeatures };

@@ -67,10 +67,12 @@ export class ShadowRunner {
   constructor(private readonly dependencies: ShadowRunnerDependencies) {}
 
   /** Starts shadow copies of `request` (fire and forget) for a live answer `liveOutputs`. */
-  shadow(model: ServedModel, request: ModelInferRequest, liveOutputs: readonly Tensor[], options: ShadowContext): void {
+  shadow(model: ServedModel, buildRequest: () => ModelInferRequest, liveOutputs: readonly Tensor[], options: ShadowContext): void {
     const experiment = model.experiment;
     if (experiment === undefined || experiment.shadow.fraction === 0) return;
     const { metrics, logger, random, events, elapsed } = this.dependencies;
+    // Encoded once, and only when a copy goes out.
+    let request: ModelInferRequest | undefined;
     for (const variant of model.variants) {
       if (variant.config.role !== 'shadow' || !variant.config.enabled) continue;
       if (random() >= experiment.shadow.fraction) continue;
@@ -85,7 +87,7 @@ export class ShadowRunner {
       // The live prediction's subject keeps the pair on its partition, next to the prediction.
       const publish = (data: Omit<PredictionShadowData, keyof typeof pair>) => void events.publish({ type: 'infermesh.prediction.shadow', subject: options.predictionId, data: { ...pair, ...data } });
       void variant.pool
-        .infer(request, { deadline: options.deadline, requestId: options.requestId })
+        .infer((request ??= buildRequest()), { deadline: options.deadline, requestId: options.requestId })
         .then((result) => {
           const comparison = compareOutputs(liveOutputs, decodeInferOutputs(result.response));
           metrics.requests.inc({ ...labels, outcome: 'compared' });

@@ -187,6 +187,7 @@ test('feedback and shadow events carry the prediction id that joins them to thei
   try {
     const base = `http://127.0.0.1:${gateway.port}`;
     const answers = await sendPredictions(base, 200);
+    assert.deepEqual(answers.filter((answer) => answer.status !== 200), [], 'every prediction answered');
     const predictionIds = new Set(answers.map((answer) => answer.predictionId!));
     for (const answer of answers.slice(0, 50)) {
       const response = await fetch(`${base}/v1/feedback`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ feedbackToken: answer.feedbackToken, reward: 1 }) });
@@ -195,7 +196,11 @@ test('feedback and shadow events carry the prediction id that joins them to thei
     const consumed = await consumeUntil(
       broker.brokers,
       [`${prefix}predictions`, `${prefix}feedback`],
-      (events) => ofType(events, 'infermesh.feedback.received').length >= 50 && ofType(events, 'infermesh.prediction.shadow').length > 0,
+      (events) =>
+        ofType(events, 'infermesh.feedback.received').length >= 50 &&
+        ofType(events, 'infermesh.prediction.shadow').length > 0 &&
+        // Topics are consumed independently: wait for every served event too, or the join below can race ahead of them.
+        new Set(ofType(events, 'infermesh.prediction.served').map((event) => (event.envelope.data as { predictionId: string }).predictionId)).size >= predictionIds.size,
       90_000,
     );
     const joins = (type: string) => ofType(consumed, type).map((event) => (event.envelope as EventEnvelope).data as { predictionId: string });

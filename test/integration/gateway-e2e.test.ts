@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
 import { LOGISTIC_BIAS, LOGISTIC_WEIGHTS } from '../fixtures/onnx/fixture-models.js';
 import { startFeatureService, unusedLocalUrl, type FeatureService } from '../support/feature-service.js';
@@ -17,6 +18,8 @@ let gateway: WorkerProcess;
 let features: FeatureService;
 let base: string;
 
+/** Generous: on a shared, busy machine a tight timeout turns the happy path into the defaults path (the slow-source test sets its own). */
+const ENRICHMENT_TIMEOUT_MS = 800;
 const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
 const expected = (row: number[]) => sigmoid(row.reduce((sum, value, index) => sum + value * (LOGISTIC_WEIGHTS[index] ?? 0), LOGISTIC_BIAS));
 
@@ -33,7 +36,7 @@ function churnConfig(overrides: object = {}): object {
     entityKeys: ['userId'],
     inputs: { age: { type: 'number', minimum: 0 }, tenureYears: { type: 'number' } },
     enrichers: [
-      { name: 'user-features', url: `${features.url}/users/{userId}`, timeoutMs: 150, cacheTtlMs: 0, features: { avgBasket: { default: 0 }, visits: { path: 'stats.visits' } } },
+      { name: 'user-features', url: `${features.url}/users/{userId}`, timeoutMs: ENRICHMENT_TIMEOUT_MS, cacheTtlMs: 0, features: { avgBasket: { default: 0 }, visits: { path: 'stats.visits' } } },
     ],
     tensors: { features: { datatype: 'FP32', shape: [4], from: ['inputs.age', 'inputs.tenureYears', 'features.avgBasket', 'features.visits'] } },
     deadlineMs: 1_000,
@@ -125,6 +128,46 @@ describe('POST /v1/models/{model}/predict', () => {
     assert.equal(response.body.error.code, 'MISSING_FEATURE');
     assert.match(response.body.error.message, /features\.visits/);
   });
+});
+
+describe('the prediction fast lane and the express route answer alike', () => {
+  // A plain JSON body is served by the fast lane ahead of express; the same request with a
+  // query string or a gzip body is express's. Both must give the client the same answer.
+  const cases: { name: string; body: string }[] = [
+    { name: 'a prediction', body: JSON.stringify({ entity: { userId: 'u1' }, inputs: { age: 0.5, tenureYears: 1 } }) },
+    { name: 'malformed JSON', body: '{"entity": ' },
+    { name: 'an empty body', body: '' },
+    { name: 'a JSON value that is not an object', body: '[1, 2]' },
+    { name: 'a missing input', body: JSON.stringify({ entity: { userId: 'u1' }, inputs: { age: 1 } }) },
+    { name: 'a missing feature', body: JSON.stringify({ entity: { userId: 'nobody' }, inputs: { age: 1, tenureYears: 1 } }) },
+    { name: 'an oversized body', body: JSON.stringify({ entity: { userId: 'u1' }, inputs: { pad: 'x'.repeat(2 * 1024 * 1024) } }) },
+  ];
+  const shape = (answer: { status: number; body: any; headers: Headers }) => ({
+    status: answer.status,
+    contentType: answer.headers.get('content-type'),
+    requestIdHeader: answer.headers.get('x-request-id') === answer.body?.requestId,
+    keys: Object.keys(answer.body ?? {}).sort(),
+    code: answer.body?.error?.code,
+    message: answer.body?.error?.message,
+    outputs: answer.body?.outputs,
+  });
+  for (const { name, body } of cases) {
+    test(name, async () => {
+      const lane = await post('/v1/models/churn/predict', body, { 'x-request-id': 'same-id' });
+      const viaQuery = await post('/v1/models/churn/predict?via=express', body, { 'x-request-id': 'same-id' });
+      const gzipped = await fetch(`${base}/v1/models/churn/predict`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-encoding': 'gzip', 'x-request-id': 'same-id' }, body: gzipSync(body) });
+      const gzipText = await gzipped.text();
+      const viaGzip = { status: gzipped.status, body: gzipText === '' ? undefined : JSON.parse(gzipText), headers: gzipped.headers };
+      const expected = shape(lane);
+      if (name !== 'malformed JSON') {
+        assert.deepEqual(shape(viaQuery), expected);
+        assert.deepEqual(shape(viaGzip), expected);
+      } else {
+        // The parse error's wording comes from each JSON parser; the status and code must agree.
+        for (const other of [viaQuery, viaGzip]) assert.deepEqual({ ...shape(other), message: undefined }, { ...expected, message: undefined });
+      }
+    });
+  }
 });
 
 describe('feature service slow or down', () => {

@@ -16,7 +16,8 @@ import { FeedbackTokenSigner } from './feedback/feedback-token-signer.js';
 import { RewardDeduplicator } from './feedback/reward-deduplicator.js';
 import { Enrichment } from './enrichment/enrichment.js';
 import { EnrichmentMetrics } from './enrichment/enrichment-metrics.js';
-import { createApp } from './http/create-app.js';
+import { createApp, type AppDependencies } from './http/create-app.js';
+import { createPredictFastLane } from './http/predict-fast-lane.js';
 import { GatewayMetrics } from './metrics/gateway-metrics.js';
 import { ModelCatalog } from './models/model-catalog.js';
 import { createServedModelFactory } from './models/served-model-factory.js';
@@ -129,7 +130,7 @@ export async function createGateway(config: GatewayConfig, dependencies: Gateway
   const events = local ? observedEventPublisher(publisher, (event) => aggregator.observe(event)) : publisher;
 
   let accepting = false;
-  const app = createApp({
+  const appDependencies: AppDependencies = {
     catalog,
     metrics,
     registry,
@@ -148,7 +149,9 @@ export async function createGateway(config: GatewayConfig, dependencies: Gateway
     maxBodyBytes: config.maxBodyBytes,
     serverVersion: dependencies.serverVersion,
     isAccepting: () => accepting,
-  });
+  };
+  const app = createApp(appDependencies);
+  const fastLane = createPredictFastLane(appDependencies);
 
   const release = async () => {
     aggregator.stop();
@@ -164,7 +167,9 @@ export async function createGateway(config: GatewayConfig, dependencies: Gateway
   let server: Server;
   try {
     // Not app.listen: express 5 calls its callback on an error too, as if it were listening.
-    server = createServer(app);
+    server = createServer((request, response) => {
+      if (!fastLane(request, response)) void app(request, response);
+    });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(config.port, config.host, () => {

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { InfermeshError, REQUEST_ID_HEADER, type Logger } from '@infermesh/shared';
 import type { Registry } from 'prom-client';
@@ -11,9 +10,11 @@ import { describeExperiment, putExperiment, recordFeedback, type ExperimentRoute
 import { predict } from '../predict/predict-service.js';
 import { OPEN_INFERENCE_INFER_ROUTE, openInferenceBodyParser, registerOpenInferenceRoutes } from './open-inference-routes.js';
 import { toErrorResponse } from './to-error-response.js';
-import { requestLogLevel } from './request-log-level.js';
-
-const CLIENT_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+import { resolveRequestId } from './request-id.js';
+import { observeRequest } from './request-observer.js';
+import { v1ErrorBody, v2ErrorBody } from './error-body.js';
+import { findModel } from './find-model.js';
+import { PREDICT_ROUTE } from './predict-fast-lane.js';
 
 /** What the HTTP app needs. */
 export interface AppDependencies extends ExperimentRouteDependencies {
@@ -53,18 +54,13 @@ export function createApp(dependencies: AppDependencies): express.Express {
   app.set('etag', false);
 
   app.use((request, response, next) => {
-    const given = request.get(REQUEST_ID_HEADER);
-    const requestId = given !== undefined && CLIENT_REQUEST_ID.test(given) ? given : randomUUID();
+    const requestId = resolveRequestId(request.headers[REQUEST_ID_HEADER]);
     Object.assign(response.locals, { requestId, route: 'unmatched' } satisfies Locals);
     response.setHeader(REQUEST_ID_HEADER, requestId);
     const started = dependencies.elapsed();
     response.on('finish', () => {
       const { route, model, errorCode } = locals(response);
-      const durationMs = dependencies.elapsed() - started;
-      // Only configured model names become label values: arbitrary paths must not grow the series.
-      metrics.requestDuration.observe({ route, model: model ?? '', status: String(response.statusCode) }, durationMs / 1000);
-      const level = requestLogLevel(response.statusCode, errorCode, route);
-      logger[level]({ requestId, method: request.method, route, model, status: response.statusCode, durationMs: Math.round(durationMs * 10) / 10, code: errorCode }, 'request');
+      observeRequest(metrics, logger, { requestId, method: request.method, route, model, status: response.statusCode, errorCode, durationMs: dependencies.elapsed() - started });
     });
     next();
   });
@@ -74,8 +70,7 @@ export function createApp(dependencies: AppDependencies): express.Express {
   const served = (route: string) => (request: Request, response: Response) => {
     locals(response).route = route;
     const name = String(request.params.model);
-    const model = catalog.get(name);
-    if (model === undefined) throw new InfermeshError('MODEL_NOT_FOUND', `model '${name}' is not configured on this gateway`, { details: { model: name } });
+    const model = findModel(catalog, name);
     locals(response).model = name;
     return model;
   };
@@ -96,8 +91,9 @@ export function createApp(dependencies: AppDependencies): express.Express {
       }
     };
 
-  app.post('/v1/models/:model/predict', handle('/v1/models/:model/predict', (request, response) =>
-    predict(served('/v1/models/:model/predict')(request, response), jsonBody(request), locals(response).requestId, dependencies)));
+  // Most predictions never get here: the fast lane (predict-fast-lane.ts) serves them ahead of express.
+  app.post(PREDICT_ROUTE, handle(PREDICT_ROUTE, (request, response) =>
+    predict(served(PREDICT_ROUTE)(request, response), jsonBody(request), locals(response).requestId, dependencies)));
 
   app.post('/v1/feedback', handle('/v1/feedback', async (request, response) => {
     const result = await recordFeedback(jsonBody(request), locals(response).requestId, dependencies);
@@ -159,9 +155,7 @@ export function createApp(dependencies: AppDependencies): express.Express {
     if (status >= 500 && error.code === 'INTERNAL') logger.error({ requestId: locals(response).requestId, err: thrown }, 'unexpected error');
     if (response.headersSent) return;
     // The v2 routes follow the Open Inference Protocol's error body ({"error": "message"}), plus the code.
-    const body = request.path.startsWith('/v2')
-      ? { error: error.clientMessage, code: error.code }
-      : { error: { code: error.code, message: error.clientMessage, details: error.code === 'INTERNAL' ? {} : error.details }, requestId: locals(response).requestId };
+    const body = request.path.startsWith('/v2') ? v2ErrorBody(error) : v1ErrorBody(error, locals(response).requestId);
     response.status(status).json(body);
   });
   return app;

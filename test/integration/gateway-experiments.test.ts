@@ -44,13 +44,13 @@ const thompson = (overrides: object = {}) => ({
 
 interface Prediction {
   status: number;
-  body: { variant: string; version: string; feedbackToken: string; sticky: boolean; default: boolean; error?: { code: string; message: string } };
+  body: { requestId: string; predictionId: string; variant: string; version: string; feedbackToken: string; sticky: boolean; default: boolean; error?: { code: string; message: string } };
 }
 
-async function predict(userId: string): Promise<Prediction> {
+async function predict(userId: string, headers: Record<string, string> = {}): Promise<Prediction> {
   const response = await fetch(`${base}/v1/models/churn/predict`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...headers },
     body: JSON.stringify({ entity: { userId }, inputs: { a: 0.5, b: 1, c: 2, d: 0.1 } }),
   });
   return { status: response.status, body: (await response.json()) as Prediction['body'] };
@@ -160,6 +160,21 @@ describe('experiments through the gateway', () => {
     const sequence = (await summary()).record!.sequence;
     await eventually('two more records', async () => (await summary()).record!.sequence >= sequence + 2);
     assert.equal((await rewardsCounted()) - before, 1, 'only the one genuine reward counted');
+  });
+
+  test('predictions that reuse one client x-request-id are distinct predictions: each reward counts once', async () => {
+    const answers = await Promise.all(['reuse-1', 'reuse-2', 'reuse-3'].map((user) => predict(user, { 'x-request-id': 'client-reused-id' })));
+    assert.deepEqual(answers.map((answer) => answer.body.requestId), ['client-reused-id', 'client-reused-id', 'client-reused-id'], 'the client id is kept for correlation');
+    assert.equal(new Set(answers.map((answer) => answer.body.predictionId)).size, 3, 'the server gives each prediction its own id');
+    const before = await rewardsCounted();
+    for (const answer of answers) {
+      const counted = await feedback({ feedbackToken: answer.body.feedbackToken, reward: 1 });
+      assert.deepEqual([counted.status, counted.body.counted], [202, true]);
+    }
+    await eventually('the three rewards to reach the record', async () => (await rewardsCounted()) - before >= 3);
+    const sequence = (await summary()).record!.sequence;
+    await eventually('one more record', async () => (await summary()).record!.sequence >= sequence + 1);
+    assert.equal((await rewardsCounted()) - before, 3);
   });
 
   test('PUT needs the admin token and a valid config; weighted A/B then hits its shares; the kill switch takes a variant out', async () => {

@@ -18,6 +18,7 @@ import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Registry } from 'prom-client';
 import { ArtifactCache } from './artifacts/artifact-cache.js';
+import { DynamicBatcher } from './batching/dynamic-batcher.js';
 import { versionSource, type WorkerConfig } from './config/worker-options.js';
 import { ConsulServiceRegistration } from './discovery/consul-service-registration.js';
 import { createInferenceService } from './grpc/inference-service.js';
@@ -28,7 +29,6 @@ import { ModelLoader } from './reload/model-loader.js';
 import { ModelSlot } from './reload/model-slot.js';
 import { loadModelRuntime } from './runtime/load-model-runtime.js';
 import type { LoadedModel } from './runtime/loaded-model.js';
-
 
 /** What a worker is built from besides its config. */
 export interface WorkerDependencies {
@@ -101,7 +101,13 @@ export async function createWorker(config: WorkerConfig, dependencies: WorkerDep
   });
   server.addService(
     loadInferenceProto().inference.GRPCInferenceService.service,
-    createInferenceService({ models: slot, metrics, logger, serverVersion: dependencies.serverVersion }),
+    createInferenceService({
+      models: slot,
+      batcher: new DynamicBatcher({ maxBatchSize: config.maxBatchSize, maxQueueDelayMs: config.maxQueueDelayMs, metrics, logger, now: () => performance.now() }),
+      metrics,
+      logger,
+      serverVersion: dependencies.serverVersion,
+    }),
   );
   health.addTo(server);
   const loader = new ModelLoader({

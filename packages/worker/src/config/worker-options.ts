@@ -2,6 +2,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { consulClientOptions, DEFAULT_KV_PREFIX, EVENT_OPTIONS, InfermeshError, LOG_LEVELS, type EventsConfig, type OptionSpec } from '@infermesh/shared';
 import { ARTIFACT_FORMATS, type ArtifactFormat } from '../artifacts/artifact-format.js';
+import { DEFAULT_MAX_BATCH_SIZE, DEFAULT_MAX_QUEUE_DELAY_MS, MAX_BATCH_SIZE_LIMIT, MAX_QUEUE_DELAY_LIMIT_MS } from '../batching/dynamic-batcher.js';
 
 /** The validated configuration of one worker process. */
 export interface WorkerConfig extends EventsConfig {
@@ -30,6 +31,8 @@ export interface WorkerConfig extends EventsConfig {
   maxMessageBytes: number;
   onnxIntraOpThreads: number;
   lookupKeyField: string;
+  maxBatchSize: number;
+  maxQueueDelayMs: number;
 }
 
 /** gRPC port a worker listens on by default (Triton's). */
@@ -78,6 +81,8 @@ export const WORKER_OPTIONS: readonly OptionSpec[] = [
   { key: 'maxMessageBytes', flag: 'max-message-bytes', env: 'INFERMESH_MAX_MESSAGE_BYTES', type: 'integer', minimum: 1024, default: DEFAULT_MAX_MESSAGE_BYTES, description: 'Largest gRPC message received or sent, bytes' },
   { key: 'onnxIntraOpThreads', flag: 'onnx-threads', env: 'INFERMESH_ONNX_THREADS', type: 'integer', minimum: 0, default: 1, description: 'Threads one ONNX inference may use (0 = onnxruntime decides); 1 suits many small concurrent calls' },
   { key: 'lookupKeyField', flag: 'lookup-key', env: 'INFERMESH_LOOKUP_KEY', type: 'string', default: 'id', description: 'Key field of a lookup table (JSON lines)' },
+  { key: 'maxBatchSize', flag: 'max-batch-size', env: 'INFERMESH_MAX_BATCH_SIZE', type: 'integer', minimum: 1, maximum: MAX_BATCH_SIZE_LIMIT, default: DEFAULT_MAX_BATCH_SIZE, description: 'Rows one model call may carry when concurrent ModelInfer calls are batched (1 = no batching)' },
+  { key: 'maxQueueDelayMs', flag: 'max-queue-delay-ms', env: 'INFERMESH_MAX_QUEUE_DELAY_MS', type: 'integer', minimum: 0, maximum: MAX_QUEUE_DELAY_LIMIT_MS, default: DEFAULT_MAX_QUEUE_DELAY_MS, description: 'Milliseconds a call waits at most for the model call running before it, then runs anyway' },
   ...EVENT_OPTIONS,
 ];
 

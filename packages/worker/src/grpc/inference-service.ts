@@ -1,5 +1,7 @@
 import { status as grpcStatus, type sendUnaryData, type ServerUnaryCall } from '@grpc/grpc-js';
 import { InfermeshError, toGrpcError, type GRPCInferenceServiceHandlers, type Logger } from '@infermesh/shared';
+import { CallCancellation } from '../batching/call-cancellation.js';
+import type { DynamicBatcher } from '../batching/dynamic-batcher.js';
 import type { LoadedModel } from '../runtime/loaded-model.js';
 import type { ModelSlot } from '../reload/model-slot.js';
 import type { WorkerMetrics } from '../metrics/worker-metrics.js';
@@ -13,6 +15,8 @@ export const SERVER_NAME = 'infermesh-worker';
 export interface InferenceServiceDependencies {
   /** The model serving now; ModelInfer leases it so a swap waits for the call. */
   models: Pick<ModelSlot, 'acquire' | 'current'>;
+  /** Runs ModelInfer calls on their model, batching concurrent ones. */
+  batcher: Pick<DynamicBatcher, 'infer'>;
   metrics: WorkerMetrics;
   logger: Logger;
   serverVersion: string;
@@ -33,15 +37,36 @@ function checkModel(model: LoadedModel | undefined, name: string, version: strin
   return model;
 }
 
+/**
+ * Withdraws the call from the batcher when the client cancels it or its deadline passes (grpc-js
+ * reports both as 'cancelled', and also once after every response: hence the listener is removed
+ * as soon as the call has its outputs).
+ */
+function watchCancellation(call: ServerUnaryCall<unknown, unknown>): { cancellation: CallCancellation; stop: () => void } {
+  const cancellation = new CallCancellation();
+  const cancel = () => {
+    const deadline = call.getDeadline();
+    const expired = deadline !== Infinity && new Date(deadline).getTime() <= Date.now();
+    cancellation.cancel(
+      new InfermeshError('DEADLINE_EXCEEDED', expired ? 'the deadline passed while the call waited for the model' : 'the client cancelled the call while it waited for the model', {
+        retriable: true,
+      }),
+    );
+  };
+  if (call.cancelled) cancel();
+  else call.once('cancelled', cancel);
+  return { cancellation, stop: () => call.removeListener('cancelled', cancel) };
+}
+
 /** Handlers of inference.GRPCInferenceService (Open Inference Protocol v2). */
 export function createInferenceService(dependencies: InferenceServiceDependencies): GRPCInferenceServiceHandlers {
   const { metrics, logger } = dependencies;
 
   /** Wraps a unary handler: typed errors become gRPC statuses, every call is counted. */
-  function unary<Request, Response>(method: string, handle: (request: Request) => Response | Promise<Response>) {
+  function unary<Request, Response>(method: string, handle: (request: Request, call: ServerUnaryCall<Request, Response>) => Response | Promise<Response>) {
     return (call: ServerUnaryCall<Request, Response>, callback: sendUnaryData<Response>) => {
       Promise.resolve()
-        .then(() => handle(call.request))
+        .then(() => handle(call.request, call))
         .then(
           (response) => {
             metrics.requests.inc({ method, code: 'OK' });
@@ -76,7 +101,7 @@ export function createInferenceService(dependencies: InferenceServiceDependencie
         outputs: model.runtime.outputs.map((spec) => ({ ...spec })),
       };
     }),
-    ModelInfer: unary('ModelInfer', async (request: Parameters<typeof decodeInferRequest>[0]) => {
+    ModelInfer: unary('ModelInfer', async (request: Parameters<typeof decodeInferRequest>[0], call: ServerUnaryCall<unknown, unknown>) => {
       const lease = dependencies.models.acquire();
       try {
         const model = checkModel(lease?.model, request.modelName, request.modelVersion);
@@ -84,11 +109,16 @@ export function createInferenceService(dependencies: InferenceServiceDependencie
         const stopTimer = metrics.inferenceDuration.startTimer({ model: model.name, version: model.version });
         metrics.inflight.inc();
         try {
-          const outputs = await model.runtime.infer(decoded.inputs, decoded.outputNames).catch((error: unknown) => {
-            throw error instanceof InfermeshError
-              ? error
-              : new InfermeshError('INFERENCE_FAILED', `model '${model.name}' version '${model.version}' failed: ${(error as Error).message}`, { cause: error });
-          });
+          // The batch runs on the model this call's lease holds: a swap never mixes versions in one batch.
+          const watch = watchCancellation(call);
+          const outputs = await dependencies.batcher
+            .infer(model, { inputs: decoded.inputs, outputNames: decoded.outputNames, cancellation: watch.cancellation })
+            .catch((error: unknown) => {
+              throw error instanceof InfermeshError
+                ? error
+                : new InfermeshError('INFERENCE_FAILED', `model '${model.name}' version '${model.version}' failed: ${(error as Error).message}`, { cause: error });
+            })
+            .finally(watch.stop);
           // The version reported is the one that computed the outputs, whatever was swapped in meanwhile.
           return encodeInferResponse({ modelName: model.name, modelVersion: model.version, requestId: request.id }, outputs, decoded.rawOutput);
         } finally {

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { WORKER_OPTIONS } from '@infermesh/worker';
 import { GATEWAY_OPTIONS } from '@infermesh/gateway';
+import { AGGREGATOR_OPTIONS } from '@infermesh/aggregator';
 
 const README = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
 
@@ -15,5 +16,15 @@ test('the README reference table documents every worker option, flag and variabl
 test('the README reference table documents every gateway option, flag and variable', () => {
   for (const option of GATEWAY_OPTIONS) {
     assert.ok(README.includes(`| \`--${option.flag}\` | \`${option.env}\` |`), `README lacks a row for gateway --${option.flag} (${option.env})`);
+  }
+});
+
+test('the README reference table documents every aggregator option, flag and variable', () => {
+  const start = README.indexOf('## Configuration reference: `infermesh aggregate`');
+  assert.notEqual(start, -1, 'README lacks the aggregator reference section');
+  const end = README.indexOf('\n## ', start + 1);
+  const section = README.slice(start, end === -1 ? undefined : end);
+  for (const option of AGGREGATOR_OPTIONS) {
+    assert.ok(section.includes(`| \`--${option.flag}\` | \`${option.env}\` |`), `README lacks a row for aggregate --${option.flag} (${option.env})`);
   }
 });

@@ -81,6 +81,11 @@ export async function startGatewayProcess(args: readonly string[]): Promise<Work
   return startServerProcess(['gateway', '--host', '127.0.0.1', '--port', '0', ...args], 'gateway listening', 'gateway ready');
 }
 
+/** Starts `infermesh aggregate` with its metrics on a free loopback port and waits until the group assigned it partitions. */
+export async function startAggregatorProcess(args: readonly string[]): Promise<WorkerProcess> {
+  return startServerProcess(['aggregate', '--metrics-host', '127.0.0.1', '--metrics-port', '0', ...args], 'aggregator listening', 'aggregator ready');
+}
+
 /** Starts a CLI server and resolves once `readyMessage` follows `listeningMessage` (which carries the ports). */
 async function startServerProcess(args: readonly string[], listeningMessage: string, readyMessage: string): Promise<WorkerProcess> {
   const child = spawnCli(args);

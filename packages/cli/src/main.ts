@@ -6,11 +6,12 @@ import { workerCommand } from './commands/worker-command.js';
 import { modelsCommand } from './commands/models-command.js';
 import { gatewayCommand } from './commands/gateway-command.js';
 import { eventsCommand } from './commands/events-command.js';
+import { aggregateCommand } from './commands/aggregate-command.js';
 import { upCommand } from './commands/up-command.js';
 import { simulateCommand } from './commands/simulate-command.js';
 import { CLI_VERSION } from './cli-version.js';
 
-const COMMANDS: readonly Command[] = [upCommand, gatewayCommand, workerCommand, modelsCommand, eventsCommand, simulateCommand, inferCommand];
+const COMMANDS: readonly Command[] = [upCommand, gatewayCommand, workerCommand, aggregateCommand, modelsCommand, eventsCommand, simulateCommand, inferCommand];
 
 function usage(): string {
   const width = Math.max(...COMMANDS.map((command) => command.name.length)) + 2;

@@ -1,0 +1,146 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { createLogger, FileKvStore, type KvStore } from '@infermesh/shared';
+import { parseExperimentConfig, parseExperimentRecord, type Discount } from '@infermesh/gateway';
+import { Registry } from 'prom-client';
+import { AggregatorMetrics } from '../metrics/aggregator-metrics.js';
+import { PartitionStateStore } from '../state/partition-state-store.js';
+import { PartitionTally } from '../tally/partition-tally.js';
+import { RecordPublisher, type PublishedRecord } from './record-publisher.js';
+
+const T0 = 1_800_000_000_000;
+const TOPICS = ['x.predictions', 'x.feedback'];
+const logger = createLogger({ service: 'test', level: 'silent' });
+const dirs: string[] = [];
+after(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+
+const EXPERIMENT = parseExperimentConfig('m', JSON.stringify({ entityKey: 'userId', policy: { type: 'thompson', reward: 'binary', minShare: 0.05, minTrials: 10 }, variants: [{ name: 'a', pool: { static: ['w:1'] } }, { name: 'b', pool: { static: ['w:1'] } }] }));
+
+/** Stores one partition's counts the way an owner does. */
+async function storePartition(kv: KvStore, topic: string, partition: number, events: [kind: 'trial' | 'reward', variant: string, reward: number][]): Promise<void> {
+  const tally = new PartitionTally({ topic, partition, snapshot: { offset: '0', newest: { trial: null, reward: null }, counts: {} }, windowMs: { trial: 1e9, reward: 1e9 }, maxIds: 1e6, discountFor: () => undefined });
+  events.forEach(([kind, variant, reward], offset) =>
+    tally.apply({ offset: String(offset), timestampMs: T0 + offset, eventTimeMs: T0 + offset, evidence: kind === 'trial' ? { kind, predictionId: `${topic}${partition}-${offset}`, model: 'm', variant } : { kind, predictionId: `${topic}${partition}-${offset}`, model: 'm', variant, reward } }),
+  );
+  await new PartitionStateStore(kv, 'g', 'writer', () => T0).write(topic, partition, tally.snapshot(), 0);
+}
+
+function setup(kv: KvStore, discount?: Discount) {
+  let clock = T0 + 60_000;
+  const registry = new Registry();
+  let publisher: RecordPublisher | undefined;
+  const metrics = new AggregatorMetrics(registry, { records: { generatedAt: () => publisher!.generatedAt() }, rememberedIds: () => ({ trial: 0, reward: 0 }) }, () => clock);
+  publisher = new RecordPublisher({
+    kv,
+    states: new PartitionStateStore(kv, 'g', 'reader', () => clock),
+    topics: TOPICS,
+    experiments: { all: () => [{ model: 'm', experiment: EXPERIMENT, revision: 7 }], discountFor: () => discount },
+    metrics,
+    logger,
+    now: () => clock,
+    samples: 2_000,
+  });
+  const value = async (name: string, labels: Record<string, string> = {}) =>
+    (await registry.getSingleMetric(name)!.get()).values.find((entry) => Object.entries(labels).every(([key, label]) => entry.labels[key] === label))?.value ?? 0;
+  return { publisher, value, tick: (ms: number) => (clock += ms) };
+}
+
+function fileKv(): FileKvStore {
+  const dir = mkdtempSync(join(tmpdir(), 'records-kv-'));
+  dirs.push(dir);
+  return new FileKvStore(dir);
+}
+
+const read = async (kv: KvStore) => {
+  const entry = (await kv.get('stats/m'))!;
+  return parseExperimentRecord('m', entry.value) as PublishedRecord;
+};
+
+test('the record sums every partition\'s stored state, keeps variants that left the experiment, and the gateways accept it', async () => {
+  const kv = fileKv();
+  await storePartition(kv, 'x.predictions', 0, [['trial', 'a', 0], ['trial', 'a', 0], ['trial', 'retired', 0]]);
+  await storePartition(kv, 'x.predictions', 1, [['trial', 'b', 0], ['trial', 'a', 0]]);
+  await storePartition(kv, 'x.feedback', 0, [['reward', 'a', 1], ['reward', 'b', 0], ['reward', 'a', 1]]);
+  await storePartition(kv, 'other.predictions', 0, [['trial', 'a', 0]]);
+  const { publisher, value } = setup(kv);
+  await publisher.publishAll();
+  const record = await read(kv);
+  assert.equal(record.sequence, 1);
+  assert.deepEqual(
+    Object.fromEntries(Object.entries(record.variants).map(([name, variant]) => [name, [variant.trials, variant.rewardSum, variant.rewardSumSquares]])),
+    { a: [3, 2, 2], b: [1, 0, 0], retired: [1, 0, 0] },
+    'sums over the topics of this aggregator only',
+  );
+  assert.equal(record.variants.retired!.share, 0);
+  assert.deepEqual(record.offsets, { 'x.feedback/0': '3', 'x.predictions/0': '3', 'x.predictions/1': '2' });
+  assert.equal(record.experimentRevision, 7);
+  assert.equal(await value('infermesh_aggregator_records_published_total', { model: 'm' }), 1);
+});
+
+test('unchanged evidence is stamped again (same shares and P(best)); new evidence recomputes from the previous layout', async () => {
+  const kv = fileKv();
+  await storePartition(kv, 'x.predictions', 0, Array.from({ length: 30 }, (_, index) => ['trial', index % 2 ? 'a' : 'b', 0] as ['trial', string, number]));
+  const { publisher, tick } = setup(kv);
+  await publisher.publishAll();
+  const first = await read(kv);
+  tick(2_000);
+  await publisher.publishAll();
+  const second = await read(kv);
+  assert.equal(second.sequence, 2);
+  assert.equal(second.generatedAt, first.generatedAt + 2_000);
+  assert.deepEqual(second.variants, first.variants);
+  assert.deepEqual(second.layout, first.layout);
+  await storePartition(kv, 'x.feedback', 0, Array.from({ length: 15 }, () => ['reward', 'a', 1] as ['reward', string, number]));
+  await publisher.publishAll();
+  const third = await read(kv);
+  assert.equal(third.sequence, 3);
+  assert.equal(third.variants.a!.rewardSum, 15);
+  assert.ok(third.variants.a!.probabilityBest > first.variants.a!.probabilityBest);
+});
+
+test('with a discount the record ages the evidence to the publication time', async () => {
+  const kv = fileKv();
+  await storePartition(kv, 'x.predictions', 0, [['trial', 'a', 0], ['trial', 'a', 0]]);
+  const { publisher, tick } = setup(kv, { factor: 0.5, unitMs: 60_000 });
+  tick(60_000 - 1);
+  await publisher.publishAll();
+  assert.ok(Math.abs((await read(kv)).variants.a!.trials - 0.5) < 1e-3);
+});
+
+test('a record another instance published first is a conflict, not a failure; an unreachable KV is a failure and the record ages', async () => {
+  const file = fileKv();
+  await storePartition(file, 'x.predictions', 0, [['trial', 'a', 0]]);
+  let down = false;
+  let race = false;
+  const kv: KvStore = {
+    description: 'test',
+    get: (key) => (down ? Promise.reject(new Error('down')) : file.get(key)),
+    list: (prefix) => (down ? Promise.reject(new Error('down')) : file.list(prefix)),
+    compareAndSet: async (key, value, index) => {
+      if (race) await file.compareAndSet(key, value.replace('"sequence":', '"other":0,"sequence":'), index);
+      return file.compareAndSet(key, value, index);
+    },
+    waitForChange: (key, index, options) => file.waitForChange(key, index, options),
+    waitForPrefixChange: (prefix, index, options) => file.waitForPrefixChange(prefix, index, options),
+  };
+  const { publisher, value, tick } = setup(kv);
+  race = true;
+  assert.equal(await publisher.publishAll(), undefined, 'a lost race is no failure');
+  assert.equal(await value('infermesh_aggregator_record_publish_conflicts_total', { model: 'm' }), 1);
+  assert.equal(await value('infermesh_aggregator_records_published_total', { model: 'm' }), 0);
+  race = false;
+  await publisher.publishAll();
+  assert.equal((await read(file)).sequence, 2, 'the next publication follows the winner\'s record');
+  down = true;
+  tick(30_000);
+  assert.match(String(await publisher.publishAll()), /down/, 'the KV error is returned for the outage report');
+  assert.equal(await value('infermesh_aggregator_record_publish_failures_total', { model: 'm', reason: 'unavailable' }), 1);
+  assert.equal(await value('infermesh_aggregator_record_age_seconds', { model: 'm' }), 30);
+  down = false;
+  await publisher.publishAll();
+  assert.equal((await read(file)).sequence, 3);
+  assert.equal(await value('infermesh_aggregator_record_age_seconds', { model: 'm' }), 0);
+});

@@ -34,6 +34,44 @@ export interface PolicyReport {
   microsPerRequest: number;
   /** Cumulative regret per seed (rows) at each checkpoint (columns). */
   perSeedRegret: number[][];
+  /** For a mesh routing by published records: how records were made and what they cost. */
+  records?: RecordSeriesReport;
+}
+
+/** How a distributed series published its records. */
+export interface RecordSeriesReport {
+  requestsPerSecond: number;
+  publishIntervalMs: number;
+  replicas: number;
+  /** Monte Carlo draws per record. */
+  samples: number;
+  /** Records computed per run. */
+  perRun: number;
+  /** Mean wall time of one `computeRecord`, milliseconds. */
+  msPerRecord: number;
+  /** Mean regret per run from routing by a layout kept while the record's shares had moved (see RecordMeter). */
+  layoutLagRegret: number;
+}
+
+/** One series' regret at the horizon relative to a reference series run on the same seeds. */
+export interface RegretRatio {
+  case: string;
+  series: string;
+  reference: string;
+  at: number;
+  mean: number;
+  /** Standard error of `mean` across seeds. */
+  standardError: number;
+  referenceMean: number;
+  referenceStandardError: number;
+  /** mean / referenceMean. */
+  ratio: number;
+  /** Standard error of the ratio (delta method on the paired per-seed regrets). */
+  ratioStandardError: number;
+  /** Of `mean`, the part from layouts lagging their record's shares, when measured. */
+  layoutLagRegret?: number;
+  /** The largest ratio allowed, when this comparison is a goal. */
+  goal?: number;
 }
 
 /** One simulated experiment's results. */
@@ -54,12 +92,34 @@ export function summarise(at: number, values: readonly number[]): RegretSummary 
   return { at, mean, ci95: (Z_95 * Math.sqrt(variance)) / Math.sqrt(values.length), median, min: sorted[0]!, max: sorted[sorted.length - 1]! };
 }
 
+/**
+ * The ratio of two series' mean regrets over the same seeds, with its standard error. The
+ * seeds pair the runs (same reward streams), so the error comes from the per-seed residuals
+ * xᵢ − R·yᵢ: SE(R) ≈ sd(xᵢ − R·yᵢ) / (√n · ȳ).
+ */
+export function regretRatio(series: readonly number[], reference: readonly number[]): { ratio: number; standardError: number } {
+  if (series.length !== reference.length || series.length === 0) throw new RangeError('a ratio needs the same, non-zero number of runs in both series');
+  const n = series.length;
+  const mean = series.reduce((sum, value) => sum + value, 0) / n;
+  const referenceMean = reference.reduce((sum, value) => sum + value, 0) / n;
+  const ratio = mean / referenceMean;
+  const residuals = series.map((value, index) => value - ratio * reference[index]!);
+  return { ratio, standardError: standardError(residuals) / referenceMean };
+}
+
+/** Standard error of the mean of `values`. */
+export function standardError(values: readonly number[]): number {
+  const mean = values.reduce((sum, value) => sum + value, 0) / values.length;
+  const variance = values.reduce((sum, value) => sum + (value - mean) ** 2, 0) / Math.max(1, values.length - 1);
+  return Math.sqrt(variance / values.length);
+}
+
 const count = (value: number) => value.toLocaleString('en-US');
 const amount = (value: number) => (Math.abs(value) >= 100 ? Math.round(value).toLocaleString('en-US') : value.toFixed(1));
 
 /** A markdown table per case, with the lower bound as the last row. */
-export function resultsMarkdown(cases: readonly CaseReport[], checkpoints: readonly number[], seeds: number, wallSeconds: number): string {
-  const lines: string[] = [`${seeds} seeds per policy; whole run ${wallSeconds.toFixed(0)} s of wall time.`, ''];
+export function resultsMarkdown(cases: readonly CaseReport[], checkpoints: readonly number[], seeds: number, wallSeconds: number, setup: readonly string[] = []): string {
+  const lines: string[] = [`${seeds} seeds per policy; whole run ${wallSeconds.toFixed(0)} s of wall time.`, ...setup, ''];
   for (const report of cases) {
     lines.push(`### ${report.name}`, '', report.description, '');
     const horizon = count(checkpoints[checkpoints.length - 1]!);
@@ -75,6 +135,20 @@ export function resultsMarkdown(cases: readonly CaseReport[], checkpoints: reado
     lines.push(`| ${bound.label} = ${bound.constant.toFixed(2)} · ln T | ${bound.atCheckpoints.map(amount).join(' | ')} | | | | |`, '');
   }
   return lines.join('\n');
+}
+
+/** A table of regret ratios at the horizon, each with its standard error and, for a goal, whether it is met. */
+export function ratioMarkdown(title: string, ratios: readonly RegretRatio[]): string {
+  const lines = [`### ${title}`, '', 'Mean regret ± its standard error across seeds; the ratio\'s error is from the paired per-seed regrets.', ''];
+  const at = count(ratios[0]?.at ?? 0);
+  lines.push(`| case | series | regret @ ${at} | of which layout lag | reference @ ${at} | ratio | goal |`, '|---|---|---:|---:|---:|---:|---|');
+  for (const entry of ratios) {
+    const goal = entry.goal === undefined ? '' : `≤ ${entry.goal}×: ${entry.ratio <= entry.goal ? 'met' : '**missed**'}`;
+    lines.push(
+      `| ${entry.case} | ${entry.series} | ${amount(entry.mean)} ± ${amount(entry.standardError)} | ${entry.layoutLagRegret === undefined ? '' : amount(entry.layoutLagRegret)} | ${amount(entry.referenceMean)} ± ${amount(entry.referenceStandardError)} | ${entry.ratio.toFixed(3)} ± ${entry.ratioStandardError.toFixed(3)} | ${goal} |`,
+    );
+  }
+  return `${lines.join('\n')}\n`;
 }
 
 /** `document` with the text between the markers replaced by `results` (markers appended when absent). */

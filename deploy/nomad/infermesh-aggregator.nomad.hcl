@@ -51,6 +51,18 @@ variable "kv_prefix" {
   description = "Consul KV prefix of the registry (the same for gateways, workers, aggregator and CLI)."
 }
 
+variable "events_topic_prefix" {
+  type        = string
+  default     = "infermesh."
+  description = "Prefix of the event topics: <prefix>predictions and <prefix>feedback are read. The same as the gateways'."
+}
+
+variable "group_id" {
+  type        = string
+  default     = "infermesh-aggregator"
+  description = "Kafka consumer group of the instances; it also names their partition states in KV (aggregator/<group>/). Change it only to start counting over from the topics' beginning."
+}
+
 variable "publish_interval_ms" {
   type        = number
   default     = 2000
@@ -99,7 +111,10 @@ job "infermesh-aggregator" {
           "--consul", var.consul_address,
           "--kv-prefix", var.kv_prefix,
           "--kafka-brokers", var.kafka_brokers,
+          "--events-topic-prefix", var.events_topic_prefix,
+          "--group-id", var.group_id,
           "--publish-interval-ms", format("%d", var.publish_interval_ms),
+          "--metrics-host", "${NOMAD_IP_metrics}",
           "--metrics-port", "${NOMAD_PORT_metrics}",
         ])
       }

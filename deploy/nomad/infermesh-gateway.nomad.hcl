@@ -3,7 +3,7 @@
 #
 #   nomad var put nomad/jobs/infermesh-gateway \
 #     feedback_keys="k1:$(openssl rand -hex 32)" admin_token="$(openssl rand -hex 32)"
-#   nomad job run deploy/nomad/infermesh-gateway.nomad.hcl
+#   nomad job run -var kafka_brokers=kafka-1:9092,kafka-2:9092 deploy/nomad/infermesh-gateway.nomad.hcl
 #
 # Secrets never appear in this file or in `nomad job inspect`: the feedback keys (HMAC of feedback
 # tokens; every replica needs the same ones) and the admin token (PUT /v1/experiments) come from the
@@ -11,7 +11,8 @@
 # the task's environment by the template below. Vault works the same way: see deploy/nomad/README.md.
 # Until the variable exists the task waits in its template step instead of starting with random keys.
 #
-# Gateways keep no state of their own: model configs, experiments and worker pools come from Consul
+# Gateways keep no state of their own but the events spool (events not yet acknowledged by Kafka,
+# see ephemeral_disk below): model configs, experiments and worker pools come from Consul
 # (KV and catalog) and are applied live, so adding a model or changing an experiment never needs a
 # redeploy; a new gateway build rolls out one instance at a time and is reverted if it never
 # becomes ready.
@@ -58,6 +59,24 @@ variable "experiment_records" {
   description = "Where experiments get their traffic shares: registry (published by the infermesh-aggregator job; every replica routes alike) or local (each gateway counts only its own traffic: one instance, or fixed-weight experiments only)."
 }
 
+variable "kafka_brokers" {
+  type        = string
+  default     = ""
+  description = "Kafka bootstrap servers, host:port,host:port, the gateways publish prediction and feedback events to (what the infermesh-aggregator job counts). Empty: events go to NDJSON files in the task directory, and only experiment_records = local makes sense."
+}
+
+variable "events_topic_prefix" {
+  type        = string
+  default     = "infermesh."
+  description = "Prefix of the event topics (<prefix>predictions, <prefix>feedback): the same on the gateways, workers and aggregator."
+}
+
+variable "spool_max_mb" {
+  type        = number
+  default     = 1024
+  description = "Largest events spool per gateway, MiB: how long a Kafka outage the gateways ride out without dropping events (about 15 minutes at 1,000 predictions per second with feedback). The allocation's disk is sized to hold it."
+}
+
 variable "log_level" {
   type        = string
   default     = "info"
@@ -97,6 +116,15 @@ job "infermesh-gateway" {
 
     network {
       port "http" {}
+    }
+
+    # The events spool lives in alloc/data: a replacement allocation (a new build, a restart of the
+    # node's agent) is placed on the same node when it can and takes the directory over with the
+    # events Kafka has not acknowledged yet, which it then sends; a lost node loses its spool.
+    ephemeral_disk {
+      sticky  = true
+      migrate = true
+      size    = var.spool_max_mb + 128
     }
 
     # Rolling: one instance at a time, the next only once the new one is ready; a build that never
@@ -140,13 +168,20 @@ job "infermesh-gateway" {
           "--log-level", var.log_level,
           "--host", "${NOMAD_IP_http}",
           "--port", "${NOMAD_PORT_http}",
+          ], var.kafka_brokers == "" ? [] : [
+          "--kafka-brokers", var.kafka_brokers,
+          "--events-topic-prefix", var.events_topic_prefix,
+          "--events-spool-dir", "${NOMAD_ALLOC_DIR}/data/spool",
+          "--events-spool-max-bytes", format("%d", var.spool_max_mb * 1048576),
         ])
       }
 
       # INFERMESH_FEEDBACK_KEYS ("id:secret,id:secret", the first signs) and INFERMESH_ADMIN_TOKEN,
       # from the job's Nomad Variable (items feedback_keys and admin_token; a missing item leaves its
-      # option unset: no admin token disables PUT /v1/experiments). To rotate feedback keys: put "new:…,old:…", wait out the token
-      # TTL (--feedback-ttl-seconds), then put "new:…". change_mode restarts the tasks one by one.
+      # option unset: no admin token disables PUT /v1/experiments). To rotate feedback keys without
+      # refusing a token during the restarts: put "old:…,new:…" (new accepted everywhere), then
+      # "new:…,old:…" (new signs), wait out the token TTL (--feedback-ttl-seconds), then put "new:…"
+      # (docs/operations.md). change_mode restarts the tasks, spread over splay.
       template {
         destination = "${NOMAD_SECRETS_DIR}/gateway.env"
         env         = true

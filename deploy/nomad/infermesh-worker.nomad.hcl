@@ -73,6 +73,18 @@ variable "kv_prefix" {
   description = "Consul KV prefix of the registry (the same for gateways, workers, aggregator and CLI)."
 }
 
+variable "kafka_brokers" {
+  type        = string
+  default     = ""
+  description = "Kafka bootstrap servers, host:port,host:port, the workers publish their lifecycle events to (infermesh.model.reloaded, reload_failed). Empty: NDJSON files in the task directory."
+}
+
+variable "events_topic_prefix" {
+  type        = string
+  default     = "infermesh."
+  description = "Prefix of the event topics (<prefix>lifecycle): the same on the gateways, workers and aggregator."
+}
+
 variable "canary" {
   type        = number
   default     = 1
@@ -210,6 +222,12 @@ job "infermesh-worker" {
           "--metrics-host", "${NOMAD_IP_metrics}",
           "--metrics-port", "${NOMAD_PORT_metrics}",
           "--artifact-cache-dir", "${NOMAD_ALLOC_DIR}/artifacts",
+          # A worker publishes a few events per promotion: 64 MiB of spool rides out any Kafka outage.
+          ], var.kafka_brokers == "" ? [] : [
+          "--kafka-brokers", var.kafka_brokers,
+          "--events-topic-prefix", var.events_topic_prefix,
+          "--events-spool-dir", "${NOMAD_ALLOC_DIR}/data/spool",
+          "--events-spool-max-bytes", "67108864",
         ])
       }
 

@@ -1,13 +1,15 @@
 /**
  * The production path end to end: the job files of deploy/nomad run on a real Nomad dev agent
- * (raw_exec, this checkout's CLI) against the suite's Consul. Two gateway instances and two worker
- * jobs (deployments a and b of one model, the two variants of an experiment) become passing in
- * Consul; predictions through a gateway found in the catalog reach both variants; a new model
+ * (raw_exec, this checkout's CLI) against the suite's Consul and Kafka. Two gateway instances, two
+ * worker jobs (deployments a and b of one model, the two variants of an experiment) and the
+ * aggregator job become passing in Consul; predictions through a gateway found in the catalog reach
+ * both variants; their events arrive in Kafka, and the record the aggregator job publishes under
+ * stats/{model} from them is the one both gateways (--experiment-records registry) report; a new model
  * version promoted under load is hot-swapped with no failed request; a new worker build goes
  * through a canary registered with canary_meta and promoted with `nomad deployment promote`; a
  * broken worker build fails its deployment and auto_revert puts the previous job version back while
  * predictions keep answering. Then the periodic retrain job, forced once, publishes and promotes a
- * version. No Kafka and no aggregator: the gateways use their in-process experiment records.
+ * version.
  */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
@@ -20,8 +22,9 @@ import { after, before, test } from 'node:test';
 import { startNomad, type NomadAgent } from '../infra/nomad-agent.js';
 import { deploymentOfVersion, diagnoseJob, jobAllocations, nomadGet, readJob, runningAllocations, type NomadAllocation, type NomadDeployment } from '../infra/nomad-api.js';
 import { promoteDeployment, putVariable, runJob, runNomadCli, stopJob, type JobVariables, type NomadCliResult } from '../infra/nomad-cli.js';
-import { testConsul } from '../infra/test-infra.js';
+import { testConsul, testKafka } from '../infra/test-infra.js';
 import { startLoops, type Loops } from '../support/concurrent-loops.js';
+import { consumeUntil, type ConsumedEvent } from '../support/events-support.js';
 import { eventually } from '../support/load-generator.js';
 import { uniqueModelName, writeVersionArtifacts } from '../support/model-versions.js';
 import { runCli } from '../support/worker-process.js';
@@ -31,8 +34,11 @@ const DEPLOY_DIR = join(ROOT, 'deploy/nomad');
 const GATEWAY_JOB_FILE = join(DEPLOY_DIR, 'infermesh-gateway.nomad.hcl');
 const WORKER_JOB_FILE = join(DEPLOY_DIR, 'infermesh-worker.nomad.hcl');
 const RETRAIN_JOB_FILE = join(DEPLOY_DIR, 'infermesh-retrain.nomad.hcl');
+const AGGREGATOR_JOB_FILE = join(DEPLOY_DIR, 'infermesh-aggregator.nomad.hcl');
 /** The gateway job's ID, fixed in its file; its secrets live in the Nomad Variable of the same name. */
 const GATEWAY_JOB = 'infermesh-gateway';
+/** The aggregator job's ID, fixed in its file. */
+const AGGREGATOR_JOB = 'infermesh-aggregator';
 
 /**
  * How the jobs start the CLI here: this checkout's sources through tsx (what every integration test
@@ -60,6 +66,12 @@ const DEPLOYMENT_TIMEOUT_MS = 120_000;
 const STOP_TIMEOUT_MS = 60_000;
 /** Milliseconds between two polls of Nomad or Consul. */
 const POLL_INTERVAL_MS = 250;
+/** Milliseconds for the first predictions' events to be read from Kafka and counted in a published record. */
+const RECORD_TIMEOUT_MS = 60_000;
+/** Milliseconds between two records of the aggregator job here (production: 2000). */
+const AGGREGATOR_PUBLISH_INTERVAL_MS = 500;
+/** MiB of events spool per gateway here: the allocation reserves that much disk (production: 1024). */
+const TEST_SPOOL_MAX_MB = 64;
 
 const FEEDBACK_KEYS = `k1:${randomBytes(24).toString('hex')}`;
 const ADMIN_TOKEN = randomBytes(16).toString('hex');
@@ -74,10 +86,16 @@ const FAST_UPDATES: JobVariables = { min_healthy_time: '2s', healthy_deadline: '
 let agent: NomadAgent;
 let consulAddr: string;
 let kvPrefix: string;
+let kafkaBrokers: string;
+/** This run's event topics: <prefix>predictions, <prefix>feedback, <prefix>lifecycle. */
+let topicPrefix: string;
 let model: string;
 let registryArgs: string[];
 let artifacts: ReturnType<typeof writeVersionArtifacts>;
 let gateways: string[] = [];
+/** The answers of the first predictions (and the one rewarded), whose events and trials the record test follows. */
+const firstAnswers: Omit<Answer, 'phase'>[] = [];
+let rewardedPredictionId: string | undefined;
 let load: Loops<Answer> | undefined;
 /** The step the load's requests are issued in, so failures can be told apart by step. */
 let phase = 'setup';
@@ -90,6 +108,7 @@ interface Answer {
   status: number;
   variant?: string;
   version?: string;
+  predictionId?: string;
   error?: string;
 }
 
@@ -114,6 +133,8 @@ function workerVariables(deployment: string, overrides: JobVariables = {}): JobV
     memory: 256,
     consul_address: consulAddr,
     kv_prefix: kvPrefix,
+    kafka_brokers: kafkaBrokers,
+    events_topic_prefix: topicPrefix,
     infermesh_command: JSON.stringify(INFERMESH_COMMAND),
     ...FAST_UPDATES,
     ...overrides,
@@ -175,10 +196,15 @@ async function predict(gateway: string, userId: string): Promise<Omit<Answer, 'p
       signal: AbortSignal.timeout(PREDICT_TIMEOUT_MS),
     });
     const text = await response.text();
-    const body = JSON.parse(text) as { variant?: string; version?: string; default?: boolean };
+    const body = JSON.parse(text) as { variant?: string; version?: string; predictionId?: string; default?: boolean };
     // A default output is an answer the model did not give: count it as a failure.
     if (response.status !== 200 || body.default === true) return { status: response.status === 200 ? 299 : response.status, error: text.slice(0, 300) };
-    return { status: 200, ...(body.variant === undefined ? {} : { variant: body.variant }), ...(body.version === undefined ? {} : { version: body.version }) };
+    return {
+      status: 200,
+      ...(body.variant === undefined ? {} : { variant: body.variant }),
+      ...(body.version === undefined ? {} : { version: body.version }),
+      ...(body.predictionId === undefined ? {} : { predictionId: body.predictionId }),
+    };
   } catch (error) {
     return { status: 0, error: (error as Error).message };
   }
@@ -213,8 +239,10 @@ const experiment = {
 };
 
 before(async () => {
-  const consul = await testConsul();
+  const [consul, kafka] = await Promise.all([testConsul(), testKafka()]);
   consulAddr = consul.httpAddr;
+  kafkaBrokers = kafka.brokers.join(',');
+  topicPrefix = `${kafka.topic('nomad')}.`;
   // One prefix per run: the registry keys of this run are its own, whatever else uses this Consul.
   kvPrefix = consul.prefix;
   registryArgs = ['--consul', consulAddr, '--kv-prefix', kvPrefix];
@@ -264,7 +292,7 @@ after(async () => {
   for (const dir of scratchDirs) rmSync(dir, { recursive: true, force: true });
 });
 
-test('the gateway job (2 instances, secrets from a Nomad Variable) and two worker jobs become passing in Consul', async (t) => {
+test('the gateway job (2 instances, secrets from a Nomad Variable), two worker jobs and the aggregator job become passing in Consul', async (t) => {
   const put = await putVariable(agent, `nomad/jobs/${GATEWAY_JOB}`, { feedback_keys: FEEDBACK_KEYS, admin_token: ADMIN_TOKEN });
   assert.equal(put.exitCode, 0, describeResult(put));
 
@@ -276,25 +304,46 @@ test('the gateway job (2 instances, secrets from a Nomad Variable) and two worke
       memory: 256,
       consul_address: consulAddr,
       kv_prefix: kvPrefix,
-      // No aggregator in this test: each gateway routes by its own records (the weights are fixed anyway).
-      experiment_records: 'local',
+      // Both instances route by the aggregator job's records, counted from both instances' events in Kafka.
+      experiment_records: 'registry',
+      kafka_brokers: kafkaBrokers,
+      events_topic_prefix: topicPrefix,
+      spool_max_mb: TEST_SPOOL_MAX_MB,
       infermesh_command: JSON.stringify(INFERMESH_COMMAND),
       ...FAST_UPDATES,
     }),
     submit(WORKER_JOB_FILE, workerJobId('a'), workerVariables('a')),
     submit(WORKER_JOB_FILE, workerJobId('b'), workerVariables('b')),
+    submit(AGGREGATOR_JOB_FILE, AGGREGATOR_JOB, {
+      count: 1,
+      cpu: 100,
+      memory: 256,
+      consul_address: consulAddr,
+      kv_prefix: kvPrefix,
+      kafka_brokers: kafkaBrokers,
+      events_topic_prefix: topicPrefix,
+      // The group also names the partition states in KV: one of this run's own.
+      group_id: `nomad-e2e-${randomBytes(4).toString('hex')}`,
+      publish_interval_ms: AGGREGATOR_PUBLISH_INTERVAL_MS,
+      infermesh_command: JSON.stringify(INFERMESH_COMMAND),
+    }),
   ]);
 
   let progress = '';
   await eventuallyWithJobs(
-    'two gateways and the workers of deployments a and b passing in Consul',
+    'two gateways, the workers of deployments a and b and the aggregator passing in Consul',
     async () => {
-      const counts = [(await passingOfJob('infermesh-gateway', GATEWAY_JOB)).length, (await passingWorkers('a')).length, (await passingWorkers('b')).length];
-      progress = `passing: ${counts.join('/')} (gateways/a/b)`;
-      return counts.join() === [GATEWAY_COUNT, 1, 1].join();
+      const counts = [
+        (await passingOfJob('infermesh-gateway', GATEWAY_JOB)).length,
+        (await passingWorkers('a')).length,
+        (await passingWorkers('b')).length,
+        (await passingOfJob('infermesh-aggregator', AGGREGATOR_JOB)).length,
+      ];
+      progress = `passing: ${counts.join('/')} (gateways/a/b/aggregator)`;
+      return counts.join() === [GATEWAY_COUNT, 1, 1, 1].join();
     },
     PASSING_TIMEOUT_MS,
-    [GATEWAY_JOB, workerJobId('a'), workerJobId('b')],
+    [GATEWAY_JOB, workerJobId('a'), workerJobId('b'), AGGREGATOR_JOB],
   ).catch((error: Error) => {
     throw new Error(`${progress}\n${error.message}`, { cause: error });
   });
@@ -309,8 +358,9 @@ test('the gateway job (2 instances, secrets from a Nomad Variable) and two worke
 
 test('predictions through the gateways found in the catalog: every answer 200, both variants, one shared key set', async () => {
   assert.equal(gateways.length, GATEWAY_COUNT, 'the gateways are up');
-  const answers: { variant?: string; version?: string; status: number; error?: string }[] = [];
+  const answers: Omit<Answer, 'phase'>[] = [];
   for (let index = 0; index < FIRST_PREDICTIONS; index += 1) answers.push(await predict(gateways[index % gateways.length]!, `first-${index}`));
+  firstAnswers.push(...answers);
   assert.deepEqual(answers.filter((answer) => answer.status !== 200), []);
   assert.deepEqual([...new Set(answers.map((answer) => answer.variant))].sort(), ['a', 'b']);
   assert.deepEqual([...new Set(answers.map((answer) => answer.version))], ['v1']);
@@ -321,7 +371,10 @@ test('predictions through the gateways found in the catalog: every answer 200, b
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ entity: { userId: 'feedback-user' }, inputs: { a: 0.5, b: 1, c: 2, d: 0.1 } }),
   });
-  const { feedbackToken } = (await response.json()) as { feedbackToken: string };
+  assert.equal(response.status, 200);
+  const { feedbackToken, predictionId, variant } = (await response.json()) as { feedbackToken: string; predictionId: string; variant: string };
+  firstAnswers.push({ status: 200, variant, predictionId });
+  rewardedPredictionId = predictionId;
   const feedback = await fetch(`${gateways[1]}/v1/feedback`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ feedbackToken, reward: 1 }) });
   assert.equal(feedback.status, 202, await feedback.text());
 
@@ -331,6 +384,83 @@ test('predictions through the gateways found in the catalog: every answer 200, b
   assert.equal((await putExperiment('not-the-token')).status, 401);
   const accepted = await putExperiment(ADMIN_TOKEN);
   assert.equal(accepted.status, 200, await accepted.text());
+});
+
+interface PublishedRecord {
+  sequence: number;
+  variants: Record<string, { trials: number; rewardSum: number }>;
+  offsets?: Record<string, string>;
+}
+
+interface ExperimentView {
+  record: { sequence: number } | null;
+  variants: { name: string; trials: number; rewards: number }[];
+}
+
+test('the gateways publish their events to Kafka; both report the record the aggregator job counts from them', async (t) => {
+  assert.equal(firstAnswers.length, FIRST_PREDICTIONS + 1, 'the first predictions were answered');
+  const startedAt = Date.now();
+  const predictionIds = new Set(firstAnswers.map((answer) => answer.predictionId));
+  const servedOf = (events: readonly ConsumedEvent[]) =>
+    events.filter((event) => event.envelope.type === 'infermesh.prediction.served' && predictionIds.has((event.envelope.data as { predictionId: string }).predictionId));
+  const rewardOf = (events: readonly ConsumedEvent[]) =>
+    events.filter((event) => event.envelope.type === 'infermesh.feedback.received' && (event.envelope.data as { predictionId: string }).predictionId === rewardedPredictionId);
+  const events = await consumeUntil(
+    kafkaBrokers.split(','),
+    [`${topicPrefix}predictions`, `${topicPrefix}feedback`],
+    (consumed) => new Set(servedOf(consumed).map((event) => (event.envelope.data as { predictionId: string }).predictionId)).size === predictionIds.size && rewardOf(consumed).length > 0,
+    RECORD_TIMEOUT_MS,
+  );
+  t.diagnostic(`every prediction and the feedback read from Kafka ${Date.now() - startedAt} ms after the test began`);
+  const served = servedOf(events);
+  // Each gateway instance published its own share: two sources, the model and variants the clients were answered with.
+  assert.equal(new Set(served.map((event) => event.envelope.source)).size, GATEWAY_COUNT, 'events from both gateway instances');
+  for (const event of served) {
+    const data = event.envelope.data as { predictionId: string; model: string; variant: string };
+    assert.equal(data.model, model);
+    assert.equal(data.variant, firstAnswers.find((answer) => answer.predictionId === data.predictionId)?.variant);
+  }
+
+  // The aggregator job counts them: one trial per prediction, the one reward, nothing twice.
+  const expected = Object.fromEntries(['a', 'b'].map((name) => [name, {
+    trials: firstAnswers.filter((answer) => answer.variant === name).length,
+    rewardSum: firstAnswers.some((answer) => answer.variant === name && answer.predictionId === rewardedPredictionId) ? 1 : 0,
+  }]));
+  const readRecord = async (): Promise<PublishedRecord | undefined> => {
+    const response = await fetch(`${consulAddr}/v1/kv/${kvPrefix}stats/${model}?raw`, { signal: AbortSignal.timeout(5_000) });
+    return response.status === 200 ? ((await response.json()) as PublishedRecord) : undefined;
+  };
+  let record: PublishedRecord | undefined;
+  await eventuallyWithJobs(
+    `a record at stats/${model} counting ${FIRST_PREDICTIONS + 1} trials and the reward`,
+    async () => {
+      record = await readRecord();
+      const variants = Object.values(record?.variants ?? {});
+      return variants.reduce((sum, variant) => sum + variant.trials, 0) >= FIRST_PREDICTIONS + 1 && variants.some((variant) => variant.rewardSum > 0);
+    },
+    RECORD_TIMEOUT_MS,
+    [AGGREGATOR_JOB],
+  );
+  t.diagnostic(`record ${record!.sequence} counting them ${Date.now() - startedAt} ms after the test began`);
+  assert.deepEqual(Object.fromEntries(Object.entries(record!.variants).map(([name, variant]) => [name, { trials: variant.trials, rewardSum: variant.rewardSum }])), expected);
+  // Published by the aggregator service: it names the Kafka offsets it sums up to, per partition of this run's topics.
+  assert.ok(Object.keys(record!.offsets ?? {}).some((key) => key.startsWith(`${topicPrefix}predictions/`)), JSON.stringify(record!.offsets));
+
+  // Both gateways route by that record (they count nothing themselves in registry mode).
+  let views: ExperimentView[] = [];
+  await eventually(
+    'both gateways reporting the published evidence',
+    async () => {
+      views = await Promise.all(gateways.map(async (gateway) => (await (await fetch(`${gateway}/v1/experiments/${model}`)).json()) as ExperimentView));
+      return views.every((view) => view.record !== null && view.variants.every((variant) => variant.trials === expected[variant.name]?.trials));
+    },
+    30_000,
+  );
+  const latest = await readRecord();
+  for (const view of views) {
+    assert.deepEqual(view.variants.map((variant) => [variant.name, variant.trials, variant.rewards]), ['a', 'b'].map((name) => [name, expected[name]!.trials, expected[name]!.rewardSum]));
+    assert.ok(view.record!.sequence <= latest!.sequence, `a gateway reports record ${view.record!.sequence}, published ${latest!.sequence}`);
+  }
 });
 
 test('a new version promoted on deployment a under load: the workers swap to it, no request fails', async (t) => {

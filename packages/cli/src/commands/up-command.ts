@@ -3,7 +3,7 @@ import { ConsulKvStore, createConsulClient, DEFAULT_KV_PREFIX, FileKvStore, Mode
 import { startChildServer, stopChildServers, type ChildServer } from '../up/child-servers.js';
 import { seedDemoRegistry } from '../up/demo-registry.js';
 import { startLiveSummary } from '../up/live-summary.js';
-import { DEFAULT_UP_GATEWAY_PORT, DEFAULT_UP_WORKER_PORT, DEMO_MODEL, planMesh } from '../up/mesh-plan.js';
+import { DEFAULT_UP_AGGREGATOR_METRICS_PORT, DEFAULT_UP_GATEWAY_PORT, DEFAULT_UP_WORKER_PORT, DEMO_MODEL, planMesh } from '../up/mesh-plan.js';
 import { meshSecrets } from '../up/mesh-secrets.js';
 import { welcomeText } from '../up/welcome.js';
 import { EXIT_FAILURE, EXIT_USAGE, type Command } from './command.js';
@@ -12,7 +12,7 @@ import { EXIT_FAILURE, EXIT_USAGE, type Command } from './command.js';
 export const DEFAULT_UP_DIR = '.infermesh/up';
 
 const HELP = [
-  'Usage: infermesh up [--dir DIR] [--port 8080] [--worker-port 8001] [--consul URL --kafka-brokers LIST]',
+  'Usage: infermesh up [--dir DIR] [--port 8080] [--worker-port 8001] [--consul URL --kafka-brokers LIST [--aggregator-port 8003]]',
   '',
   'Runs a whole mesh on this machine: a gateway, two worker variants (a, b) of a demo model generated on',
   'first run, a Thompson experiment between them with its aggregator, and the business events.',
@@ -27,6 +27,7 @@ const HELP = [
   `  --worker-port <port>   gRPC port of worker a; b uses port + 10; metrics ports are + 1 (default ${DEFAULT_UP_WORKER_PORT})`,
   '  --consul <url>         run on this Consul [CONSUL_HTTP_ADDR]',
   '  --kafka-brokers <list> run on this Kafka [KAFKA_BROKERS]',
+  `  --aggregator-port <port> metrics port of the aggregator, with --consul and --kafka-brokers (default ${DEFAULT_UP_AGGREGATOR_METRICS_PORT})`,
 ].join('\n');
 
 /** `infermesh up`: the whole mesh in one command (what `npm start` runs). */
@@ -35,7 +36,7 @@ export const upCommand: Command = {
   summary: 'run a whole mesh locally: gateway, two worker variants, a Thompson experiment, events',
   help: () => HELP,
   async run(argv, env) {
-    let values: { dir: string; port: string; 'worker-port': string; consul?: string | undefined; 'kafka-brokers'?: string | undefined };
+    let values: { dir: string; port: string; 'worker-port': string; 'aggregator-port': string; consul?: string | undefined; 'kafka-brokers'?: string | undefined };
     try {
       ({ values } = parseArgs({
         args: [...argv],
@@ -43,6 +44,7 @@ export const upCommand: Command = {
           dir: { type: 'string', default: DEFAULT_UP_DIR },
           port: { type: 'string', default: String(DEFAULT_UP_GATEWAY_PORT) },
           'worker-port': { type: 'string', default: String(DEFAULT_UP_WORKER_PORT) },
+          'aggregator-port': { type: 'string', default: String(DEFAULT_UP_AGGREGATOR_METRICS_PORT) },
           consul: { type: 'string' },
           'kafka-brokers': { type: 'string' },
         },
@@ -55,12 +57,13 @@ export const upCommand: Command = {
     const kafkaBrokers = values['kafka-brokers'] ?? env.KAFKA_BROKERS;
     const gatewayPort = Number(values.port);
     const workerPort = Number(values['worker-port']);
-    if (!Number.isInteger(gatewayPort) || !Number.isInteger(workerPort) || (consul === undefined) !== (kafkaBrokers === undefined)) {
-      process.stderr.write(`infermesh up: --port and --worker-port take port numbers, and --consul and --kafka-brokers go together\n\n${HELP}\n`);
+    const aggregatorPort = Number(values['aggregator-port']);
+    if (![gatewayPort, workerPort, aggregatorPort].every(Number.isInteger) || (consul === undefined) !== (kafkaBrokers === undefined)) {
+      process.stderr.write(`infermesh up: --port, --worker-port and --aggregator-port take port numbers, and --consul and --kafka-brokers go together\n\n${HELP}\n`);
       return EXIT_USAGE;
     }
     const secrets = meshSecrets(values.dir);
-    const plan = planMesh({ dir: values.dir, gatewayPort, workerPort, ...(consul ? { consul } : {}), ...(kafkaBrokers ? { kafkaBrokers } : {}) }, secrets);
+    const plan = planMesh({ dir: values.dir, gatewayPort, workerPort, aggregatorPort, ...(consul ? { consul } : {}), ...(kafkaBrokers ? { kafkaBrokers } : {}) }, secrets);
     const kv = consul === undefined ? new FileKvStore(plan.registryDir) : new ConsulKvStore(createConsulClient(consul, env.CONSUL_HTTP_TOKEN), env.INFERMESH_KV_PREFIX ?? DEFAULT_KV_PREFIX);
     const servers: ChildServer[] = [];
     let stopped = false;

@@ -21,6 +21,8 @@ export interface UpOptions {
   consul?: string;
   /** Kafka brokers: events to Kafka, records from the aggregator service. */
   kafkaBrokers?: string;
+  /** Metrics port of the aggregator with real infrastructure (default DEFAULT_UP_AGGREGATOR_METRICS_PORT). */
+  aggregatorPort?: number;
 }
 
 /** One server of the mesh: a name and the CLI arguments that start it. */
@@ -84,7 +86,7 @@ export function planMesh(options: UpOptions, secrets: { feedbackKeys: string; ad
     ],
   };
   const aggregator: ServerPlan[] = real
-    ? [{ name: 'aggregator', readyMessage: 'aggregator ready', args: ['aggregate', '--consul', options.consul!, '--kafka-brokers', options.kafkaBrokers!, '--metrics-host', '127.0.0.1', '--metrics-port', String(DEFAULT_UP_AGGREGATOR_METRICS_PORT)] }]
+    ? [{ name: 'aggregator', readyMessage: 'aggregator ready', args: ['aggregate', '--consul', options.consul!, '--kafka-brokers', options.kafkaBrokers!, '--metrics-host', '127.0.0.1', '--metrics-port', String(options.aggregatorPort ?? DEFAULT_UP_AGGREGATOR_METRICS_PORT)] }]
     : [];
   return {
     dir,

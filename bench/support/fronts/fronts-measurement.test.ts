@@ -1,0 +1,201 @@
+/**
+ * The fronts benchmark's judgement, on made-up runs: a run with a failed answer is invalid, the
+ * summary uses valid rounds only, ratios pair rounds, and goals read the right series. Run with
+ * `npx tsx --conditions=source --test bench/support/fronts/*.test.ts`.
+ */
+import assert from 'node:assert/strict';
+import { cpus } from 'node:os';
+import { test } from 'node:test';
+import { moduleOf, pidOfProfileFile, summariseCpuProfile, type CpuProfile } from './cpu-profile-summary.js';
+import { replaceBetween } from './fronts-markdown.js';
+import { goalStandings, paired, summarise } from './fronts-summary.js';
+import { latencyFromNanos, type LoadResult } from './load-result.js';
+import { measureSeries, type SeriesResult } from './measure-series.js';
+import { parseMetrics, sumOf } from './prometheus-text.js';
+
+function load(overrides: Partial<LoadResult> = {}): LoadResult {
+  return {
+    tool: 'wrk',
+    requests: 1000,
+    failures: 0,
+    durationS: 1,
+    throughputPerS: 1000,
+    latencyMs: { mean: 1, p50: 1, p90: 2, p99: 3, p999: 4, max: 5 },
+    generatorCpuMs: 10,
+    ...overrides,
+  };
+}
+
+function series(id: string, loadKind: 'saturation' | 'light', round: number, overrides: Partial<SeriesResult> = {}): SeriesResult {
+  return {
+    id,
+    front: id,
+    load: loadKind,
+    round,
+    tool: 'wrk',
+    valid: true,
+    invalidReasons: [],
+    requests: 1000,
+    failures: 0,
+    durationS: 1,
+    throughputPerS: 1000,
+    latencyMs: { mean: 1, p50: 1, p90: 2, p99: 3, p999: 4, max: 5 },
+    cpu: { front: { ms: 300, usPerRequest: 300 }, worker: { ms: 100, usPerRequest: 100 } },
+    pids: { front: 1, worker: 2 },
+    monotonicWindowUs: { start: 0, end: 1e6 },
+    capacityPerS: 5000,
+    machine: { busyCores: 1, otherCores: 0, stealCores: 0, windowS: 1, referenceWorkCpuMs: 30 },
+    loadAverage: { before: [0, 0, 0], after: [0, 0, 0] },
+    warmUp: { requests: 10, failures: 0 },
+    ...overrides,
+  };
+}
+
+test('a run with one failed answer is invalid and says why', async () => {
+  const result = await measureSeries(
+    { id: 'x', front: 'x', load: 'saturation', processes: [{ role: 'front', pid: process.pid }], warmUp: async () => load(), measure: async () => load({ failures: 1, failureSample: '503 no worker' }) },
+    1,
+  );
+  assert.equal(result.valid, false);
+  assert.match(result.invalidReasons.join(), /1 of 1000 requests failed \(503 no worker\)/);
+});
+
+test('a fixed-rate run that fell short of its rate is invalid; one that kept up is valid', async () => {
+  const run = (throughputPerS: number) =>
+    measureSeries({ id: 'x', front: 'x', load: 'light', processes: [], warmUp: async () => load(), measure: async () => load({ throughputPerS, targetRatePerS: 200 }) }, 1);
+  assert.equal((await run(150)).valid, false);
+  assert.equal((await run(199)).valid, true);
+});
+
+test('CPU per request divides the CPU each role used by the answers counted; capacity is what the cores would serve at that cost', async () => {
+  const result = await measureSeries({ id: 'x', front: 'x', load: 'saturation', processes: [], warmUp: async () => load(), measure: async () => load({ requests: 500, generatorCpuMs: 50 }) }, 1);
+  assert.equal(result.cpu.loadGenerator?.usPerRequest, 100);
+  assert.equal(result.capacityPerS, (cpus().length * 1e6) / 100);
+});
+
+test('percentiles are nearest-rank over raw latencies', () => {
+  const latency = latencyFromNanos(Array.from({ length: 1000 }, (_, i) => (1000 - i) * 1e6));
+  assert.deepEqual([latency.p50, latency.p99, latency.p999, latency.max], [500, 990, 999, 1000]);
+});
+
+test('the summary takes medians of valid rounds only and keeps the reasons of invalid ones', () => {
+  const [summary] = summarise([
+    series('a', 'saturation', 1, { throughputPerS: 100 }),
+    series('a', 'saturation', 2, { throughputPerS: 300 }),
+    series('a', 'saturation', 3, { throughputPerS: 99_999, valid: false, invalidReasons: ['3 of 1000 requests failed'] }),
+  ]);
+  assert.equal(summary?.validRounds, 2);
+  assert.equal(summary?.throughputPerS.median, 200);
+  assert.deepEqual(summary?.invalidReasons, ['3 of 1000 requests failed']);
+});
+
+test('ratios pair series of the same round and skip rounds where either is invalid', () => {
+  const results = [
+    series('g', 'saturation', 1, { throughputPerS: 200 }),
+    series('n', 'saturation', 1, { throughputPerS: 100 }),
+    series('g', 'saturation', 2, { throughputPerS: 900 }),
+    series('n', 'saturation', 2, { throughputPerS: 100, valid: false }),
+  ];
+  const ratio = paired(results, 'g@saturation', 'n@saturation', (x, y) => x.throughputPerS / y.throughputPerS);
+  assert.deepEqual(ratio, { median: 2, min: 2, max: 2, rounds: 1 });
+});
+
+test('goals: the gateway with events on is judged against the naive hop; a missing series is not available, never met', () => {
+  const results = [
+    series('gateway-full-events-on', 'saturation', 1, { throughputPerS: 2500, cpu: { front: { ms: 0, usPerRequest: 140 } } }),
+    series('naive-express-grpc', 'saturation', 1, { throughputPerS: 1000, cpu: { front: { ms: 0, usPerRequest: 300 } } }),
+  ];
+  const standings = goalStandings(results);
+  assert.equal(standings.find((goal) => goal.goal.endsWith('throughput'))?.status, 'met');
+  assert.equal(standings.find((goal) => goal.goal.includes('CPU per request'))?.status, 'met');
+  assert.equal(standings.find((goal) => goal.goal.startsWith('Events on vs off'))?.status, 'not available');
+  assert.equal(standings.find((goal) => goal.goal.startsWith('Light load'))?.status, 'not available');
+});
+
+test('goals: worker batching pairs the batched and unbatched worker; events on vs off is judged either way', () => {
+  const results = [
+    series('worker-grpc', 'saturation', 1, { throughputPerS: 3100 }),
+    series('worker-grpc-unbatched', 'saturation', 1, { throughputPerS: 1000 }),
+    series('gateway-full-events-on', 'saturation', 1, { throughputPerS: 1500 }),
+    series('gateway-full-events-off', 'saturation', 1, { throughputPerS: 1000 }),
+  ];
+  const standings = goalStandings(results);
+  const batching = standings.find((goal) => goal.goal.startsWith('Worker batching'));
+  assert.equal(batching?.status, 'met');
+  assert.match(batching?.measured ?? '', /^3\.10×/);
+  // Events on 50 % faster than off is a 50 % difference, not a "negative loss" that passes.
+  assert.equal(standings.find((goal) => goal.goal.startsWith('Events on vs off'))?.status, 'not met');
+});
+
+test('a CPU profile: self time by function and module with idle left out, total time of the project\'s functions includes their callees', () => {
+  const frame = (functionName: string, url: string, lineNumber = 0) => ({ functionName, url, lineNumber, columnNumber: 0 });
+  const profile: CpuProfile = {
+    nodes: [
+      { id: 1, callFrame: frame('(root)', ''), children: [2, 3, 5] },
+      { id: 2, callFrame: frame('handle', 'file:///nowhere/packages/gateway/dist/http/lane.js', 9), children: [4] },
+      { id: 3, callFrame: frame('(idle)', '') },
+      { id: 4, callFrame: frame('parse', '') },
+      { id: 5, callFrame: frame('next', 'file:///nowhere/node_modules/express/lib/router/index.js', 41) },
+    ],
+    startTime: 0,
+    endTime: 6000,
+    // Each sample stands for the interval up to the next one: 4 and 4 (2 ms parse), 2 (1 ms), 3 (1 ms idle), 5 (1 ms), then a last sample.
+    samples: [4, 4, 2, 3, 5, 5],
+    timeDeltas: [0, 1000, 1000, 1000, 1000, 1000],
+  };
+  const summary = summariseCpuProfile(profile);
+  assert.equal(summary.busyMs, 4);
+  assert.equal(summary.idleMs, 1);
+  // Native code is named with its JavaScript caller, and charged to the caller's module in the charged view.
+  assert.deepEqual(summary.selfByFunction.map((row) => [row.name, row.ms, row.share]), [['parse ← handle', 2, 0.5], ['handle', 1, 0.25], ['next', 1, 0.25]]);
+  assert.equal(summary.selfByFunction[2]?.location, 'node_modules/express/lib/router/index.js:42');
+  assert.deepEqual(summary.selfByModule.map((row) => [row.name, row.ms]), [['(native)', 2], ['@infermesh/gateway/http', 1], ['express', 1]]);
+  assert.deepEqual(summary.chargedByModule.map((row) => [row.name, row.ms]), [['@infermesh/gateway/http', 3], ['express', 1]]);
+  assert.deepEqual(summary.totalByProjectFunction.map((row) => [row.name, row.ms]), [['handle', 3]]);
+});
+
+test('a CPU profile limited to time windows counts only the samples inside them', () => {
+  const frame = (functionName: string) => ({ functionName, url: 'file:///nowhere/app.js', lineNumber: 0, columnNumber: 0 });
+  const profile: CpuProfile = {
+    nodes: [
+      { id: 1, callFrame: { functionName: '(root)', url: '', lineNumber: -1, columnNumber: -1 }, children: [2, 3] },
+      { id: 2, callFrame: frame('startUp') },
+      { id: 3, callFrame: frame('serve') },
+    ],
+    startTime: 1_000,
+    endTime: 5_000,
+    samples: [2, 2, 3, 3, 2],
+    timeDeltas: [0, 1000, 1000, 1000, 1000],
+  };
+  // Samples at 1000, 2000 (start-up), 3000, 4000 (serving), 5000 (start-up again, the last: no interval).
+  const summary = summariseCpuProfile(profile, 10, [{ start: 3_000, end: 5_000 }]);
+  assert.deepEqual(summary.selfByFunction.map((row) => [row.name, row.ms]), [['serve', 2]]);
+  assert.equal(pidOfProfileFile('CPU.20261203.012331.28465.0.001.cpuprofile'), 28465);
+});
+
+test('generated blocks replace only the text between their markers, and are appended when the markers are missing', () => {
+  const document = 'intro\n<!-- b -->\nold\n<!-- e -->\noutro\n';
+  assert.equal(replaceBetween(document, '<!-- b -->', '<!-- e -->', 'new\n'), 'intro\n<!-- b -->\nnew\n<!-- e -->\noutro\n');
+  assert.equal(replaceBetween('intro\n', '<!-- b -->', '<!-- e -->', 'new'), 'intro\n\n<!-- b -->\nnew\n<!-- e -->\n');
+});
+
+test('modules: scoped packages, node builtins and V8 pseudo-frames', () => {
+  assert.equal(moduleOf('file:///x/node_modules/@grpc/grpc-js/build/src/call.js', 'f'), '@grpc/grpc-js');
+  assert.equal(moduleOf('node:internal/streams/readable', 'f'), 'node:internal');
+  assert.equal(moduleOf('', '(garbage collector)'), '(garbage collector)');
+});
+
+test('metrics are summed over label sets, filtered by labels, and absent ones are undefined', () => {
+  const scrape = parseMetrics(
+    [
+      '# HELP infermesh_gateway_enrichment_cache_lookups_total x',
+      'infermesh_gateway_enrichment_cache_lookups_total{source="profile",result="hit"} 7',
+      'infermesh_gateway_enrichment_cache_lookups_total{source="profile",result="miss"} 3',
+      'infermesh_events_queued 0',
+    ].join('\n'),
+  );
+  assert.equal(sumOf(scrape, 'infermesh_gateway_enrichment_cache_lookups_total'), 10);
+  assert.equal(sumOf(scrape, 'infermesh_gateway_enrichment_cache_lookups_total', { result: 'hit' }), 7);
+  assert.equal(sumOf(scrape, 'infermesh_events_queued'), 0);
+  assert.equal(sumOf(scrape, 'infermesh_events_published_total'), undefined);
+});

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
-import { KafkaEventSink, type EventEnvelope } from '@infermesh/shared';
+import { KafkaEventSink, spooledEventOf, type EventEnvelope } from '@infermesh/shared';
 import { startConsul } from '../infra/consul-agent.js';
 import { startKafka } from '../infra/kafka-broker.js';
 import { aggregatorTestSetup, eventScript, evidenceOf, metricValue, publishedRecord, recountTopics, type Evidence } from '../support/aggregator-events.js';
@@ -63,7 +63,7 @@ test('Kafka stopped and restarted: records keep being published from the stored 
   const resumed = new KafkaEventSink({ connection: { brokers, clientId: 'aggregator-test' }, topicPrefix: topics[0]!.replace(/predictions$/, ''), createTopics: false, logger: quietLogger(), random: Math.random });
   await resumed.start();
   after(() => resumed.stop());
-  for (const batch of sends.slice(half)) await resumed.send(batch);
+  for (const batch of sends.slice(half)) await resumed.send(batch.map(spooledEventOf));
   const expected = await recountTopics(brokers, topics, count(sends));
   await recordEquals(kv, expected);
   assert.ok(logged(aggregator, 'Kafka reachable again', 'info'), 'the end of the outage is logged at INFO');

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { ConsulKvStore, createConsulClient, createEnvelope, KafkaEventSink, type EventEnvelope, type EventInput } from '@infermesh/shared';
+import { ConsulKvStore, createConsulClient, createEnvelope, KafkaEventSink, spooledEventOf, type EventEnvelope, type EventInput } from '@infermesh/shared';
 import { parseExperimentRecord, type ExperimentRecord } from '@infermesh/gateway';
 import { testConsul, testKafka } from '../infra/test-infra.js';
 import { consumeUntil, quietLogger, type ConsumedEvent } from './events-support.js';
@@ -31,8 +31,10 @@ export async function aggregatorTestSetup(name: string, own: { brokers?: string[
   const topicPrefix = `${topic(name)}.`;
   const kv = new ConsulKvStore(createConsulClient(consul.httpAddr), consul.prefix);
   await kv.compareAndSet(`experiments/${MODEL}`, JSON.stringify(EXPERIMENT), 0);
-  const sink = new KafkaEventSink({ connection: { brokers, clientId: 'aggregator-test' }, topicPrefix, createTopics: PARTITIONS, logger: quietLogger(), random: Math.random });
-  await sink.start();
+  const kafka = new KafkaEventSink({ connection: { brokers, clientId: 'aggregator-test' }, topicPrefix, createTopics: PARTITIONS, logger: quietLogger(), random: Math.random });
+  await kafka.start();
+  // Envelopes as a gateway's spool would hand them over.
+  const sink = { send: (batch: readonly EventEnvelope[]) => kafka.send(batch.map(spooledEventOf)), stop: () => kafka.stop() };
   const args = ['--consul', consul.httpAddr, '--kv-prefix', consul.prefix, '--kafka-brokers', brokers.join(','), '--events-topic-prefix', topicPrefix, '--group-id', `aggregator-${topic(name)}`];
   return { brokers, topics: [`${topicPrefix}predictions`, `${topicPrefix}feedback`], kv, sink, args };
 }

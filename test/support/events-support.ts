@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { pino, type Logger } from 'pino';
 import { Registry } from 'prom-client';
-import { KafkaEventSink, SpooledEventPublisher, type EventEnvelope, type EventInput, type SpooledEventPublisherOptions } from '@infermesh/shared';
+import { createKafkaEventSink, SpooledEventPublisher, type EventEnvelope, type EventInput, type SpooledEventPublisherOptions } from '@infermesh/shared';
 import { removeAtExit } from '../infra/managed-process.js';
 
 /** A fresh directory under the system's temporary one, removed when the test process exits. */
@@ -55,7 +55,7 @@ export function kafkaPublisher(brokers: string[], topicPrefix: string, overrides
   const logger = overrides.logger ?? quietLogger();
   const dir = overrides.dir ?? join(temporaryDir('events-spool-'), 'spool');
   const registry = overrides.registry ?? new Registry();
-  const sink = new KafkaEventSink({ connection: { brokers, clientId: 'infermesh-test' }, topicPrefix, createTopics: { predictions: 3, feedback: 1, lifecycle: 1 }, logger, random: Math.random });
+  const sink = createKafkaEventSink({ connection: { brokers, clientId: 'infermesh-test' }, topicPrefix, createTopics: { predictions: 3, feedback: 1, lifecycle: 1 }, logger });
   const publisher = new SpooledEventPublisher({ source: 'urn:infermesh:gateway:test:0', logger, registry, sink, ...overrides, dir });
   return { publisher, dir, registry };
 }

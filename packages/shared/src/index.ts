@@ -42,6 +42,8 @@ export type { EventPublisher, EventSink } from './events/event-publisher.js';
 export { GroupCommitAppender, type GroupCommitAppenderOptions } from './events/group-commit-appender.js';
 export { SpooledEventPublisher, DEFAULT_SPOOL_MAX_BYTES, DEFAULT_MAX_EVENT_BYTES, DEFAULT_STOP_GRACE_MS, type SpooledEventPublisherOptions } from './events/spooled-event-publisher.js';
 export { KafkaEventSink, DEFAULT_TOPIC_PARTITIONS, type KafkaEventSinkOptions } from './events/kafka-event-sink.js';
+export { createKafkaEventSink, type KafkaSinkOptions } from './events/create-kafka-event-sink.js';
+export { spooledEventOf, type SpooledEvent } from './events/spooled-event.js';
 export { kafkaClientConfig, parseBrokerList, KAFKA_SASL_MECHANISMS, type KafkaConnectionOptions } from './events/kafka-client-config.js';
 export { NdjsonEventPublisher, DEFAULT_EVENT_FILE_BYTES, DEFAULT_EVENT_FILES, type NdjsonEventPublisherOptions } from './events/ndjson-event-publisher.js';
 export { NdjsonEventReader, type EventPosition, type PositionedEvent, type NdjsonEventReaderOptions } from './events/ndjson-event-reader.js';

@@ -5,9 +5,10 @@ import { InfermeshError } from '../errors/infermesh-error.js';
 import { DEFAULT_SPOOL_ROOT, type EventsConfig } from './event-options.js';
 import type { EventPublisher } from './event-publisher.js';
 import { parseBrokerList, type KafkaConnectionOptions } from './kafka-client-config.js';
-import { KafkaEventSink } from './kafka-event-sink.js';
+import { createKafkaEventSink } from './create-kafka-event-sink.js';
 import { NdjsonEventPublisher } from './ndjson-event-publisher.js';
 import { SpooledEventPublisher } from './spooled-event-publisher.js';
+
 
 /** What a process hands the publisher factory besides its config. */
 export interface EventPublisherDependencies {
@@ -61,12 +62,11 @@ export function createEventPublisher(config: EventsConfig, dependencies: EventPu
     return new NdjsonEventPublisher({ dir: join(config.eventsDir, dependencies.process ?? processNameOf(source)), source, logger, registry, fsync: config.eventsFsync, ...(now ? { now } : {}) });
   }
   const random = dependencies.random ?? Math.random;
-  const sink = new KafkaEventSink({
+  const sink = createKafkaEventSink({
     connection,
     topicPrefix: config.eventsTopicPrefix,
     createTopics: { predictions: config.eventsPredictionsPartitions, feedback: config.eventsFeedbackPartitions, lifecycle: config.eventsLifecyclePartitions },
     logger,
-    random,
   });
   return new SpooledEventPublisher({
     dir: config.eventsSpoolDir ?? join(DEFAULT_SPOOL_ROOT, dependencies.process ?? processNameOf(source)),

@@ -1,4 +1,5 @@
-import type { EventEnvelope, EventInput } from './event-envelope.js';
+import type { EventInput } from './event-envelope.js';
+import type { SpooledEvent } from './spooled-event.js';
 
 /**
  * Where business events go. `publish` sits on every prediction's response path: it is cheap,
@@ -23,6 +24,6 @@ export interface EventSink {
   readonly description: string;
   /** Starts connecting in the background; never fails because the destination is down. */
   start(): Promise<void>;
-  send(envelopes: readonly EventEnvelope[]): Promise<void>;
+  send(events: readonly SpooledEvent[]): Promise<void>;
   stop(): Promise<void>;
 }

@@ -1,12 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CloudEvent, Kafka as CloudEventsKafka, type CloudEventV1 } from 'cloudevents';
 import { Kafka, Partitioners, type Message, type Producer, type TopicMessages } from 'kafkajs';
 import type { Logger } from 'pino';
 import { InfermeshError } from '../errors/infermesh-error.js';
 import { ExponentialBackoff } from '../watch/exponential-backoff.js';
-import type { EventEnvelope } from './event-envelope.js';
 import type { EventSink } from './event-publisher.js';
 import { EVENT_TOPICS, topicFor, type EventTopic } from './event-types.js';
+import type { SpooledEvent } from './spooled-event.js';
+import { structuredKafkaMessage } from './structured-kafka-message.js';
 import { KAFKA_INITIAL_RETRY_MS, KAFKA_MAX_RETRY_MS, KAFKA_RETRIES, kafkaClientConfig, type KafkaConnectionOptions } from './kafka-client-config.js';
 
 /** Partitions of each topic created at start when it is missing. */
@@ -48,8 +48,7 @@ function protocolErrorType(error: unknown): string | undefined {
 
 /**
  * Sends event batches to Kafka: an idempotent producer with acks=all, keyed by the event's
- * partition key, each value a CloudEvents structured-mode JSON built by the `cloudevents` Kafka
- * binding. Connects in the background and reconnects with backoff, so a broker that is down at
+ * partition key, each value the event's CloudEvents structured-mode JSON as spooled. Connects in the background and reconnects with backoff, so a broker that is down at
  * start or restarts later never crashes the process; the spool holds the events meanwhile.
  */
 export class KafkaEventSink implements EventSink {
@@ -77,18 +76,15 @@ export class KafkaEventSink implements EventSink {
   }
 
   /** Resolves when Kafka has acknowledged every message (acks=all); rejects otherwise. */
-  async send(envelopes: readonly EventEnvelope[]): Promise<void> {
+  async send(events: readonly SpooledEvent[]): Promise<void> {
     const producer = await this.connectedProducer();
     if (!this.topicsReady) await this.topicsChecked();
     const byTopic = new Map<string, Message[]>();
-    for (const envelope of envelopes) {
-      const topic = topicFor(envelope.type, this.options.topicPrefix);
-      const { key, value, headers, timestamp } = CloudEventsKafka.structured(new CloudEvent(envelope as unknown as CloudEventV1<unknown>, false));
-      const message: Message = { key: key as string, value: value as string, headers: headers as Record<string, string> };
-      if (timestamp !== undefined) message.timestamp = timestamp;
+    for (const event of events) {
+      const topic = topicFor(event.type, this.options.topicPrefix);
       let messages = byTopic.get(topic);
       if (messages === undefined) byTopic.set(topic, (messages = []));
-      messages.push(message);
+      messages.push(structuredKafkaMessage(event));
     }
     const topicMessages: TopicMessages[] = [...byTopic].map(([topic, messages]) => ({ topic, messages }));
     try {

@@ -2,12 +2,11 @@ import { open, type FileHandle } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import type { ExponentialBackoff } from '../watch/exponential-backoff.js';
 import type { DropReporter } from './drop-reporter.js';
-import type { EventEnvelope } from './event-envelope.js';
 import type { EventMetrics } from './event-metrics.js';
 import type { EventSink } from './event-publisher.js';
 import type { EventSpool, SpoolSegment } from './event-spool.js';
-import { isEventType } from './event-types.js';
 import { readLines } from './read-lines.js';
+import { readSpooledEvent, type SpooledEvent } from './spooled-event.js';
 
 /** Milliseconds the sender sleeps when idle before looking at the spool again (it is also woken by every write). */
 export const SENDER_IDLE_POLL_MS = 1_000;
@@ -35,7 +34,7 @@ export interface SpoolSenderOptions {
 /** Events read from one segment, to be sent and acknowledged together. */
 interface Batch {
   segment: SpoolSegment;
-  envelopes: EventEnvelope[];
+  events: SpooledEvent[];
   /** Offset after the batch's last line. */
   end: number;
   /** Lines consumed, including unreadable ones skipped. */
@@ -113,11 +112,11 @@ export class SpoolSender {
           await this.idle(SENDER_IDLE_POLL_MS);
           continue;
         }
-        const outcome = batch.envelopes.length === 0 ? 'sent' : await this.deliver(batch);
+        const outcome = batch.events.length === 0 ? 'sent' : await this.deliver(batch);
         if (outcome === 'stopped') return;
         if (outcome === 'reread') continue;
         await this.options.spool.acknowledge(batch.segment, batch.end, batch.lines);
-        this.recordDelivered(batch.envelopes);
+        this.recordDelivered(batch.events);
       } catch (error) {
         if (error instanceof StopDeadline) return;
         // A local file error (deleted spool, full disk for the ack file): keep the events, retry later.
@@ -159,23 +158,18 @@ export class SpoolSender {
         continue;
       }
       this.lingered = false;
-      const envelopes: EventEnvelope[] = [];
+      const events: SpooledEvent[] = [];
       for (const line of chunk.lines) {
-        let envelope: EventEnvelope | undefined;
-        try {
-          envelope = JSON.parse(line.text) as EventEnvelope;
-        } catch {
-          envelope = undefined;
-        }
-        if (envelope !== undefined && isEventType(envelope?.type)) {
-          envelopes.push(envelope);
+        const event = readSpooledEvent(line.text);
+        if (event !== undefined) {
+          events.push(event);
         } else {
           this.options.logger.warn({ segment: segment.sequence, offset: line.start }, 'skipping an unreadable line in the spool');
           this.options.drops.drop('corrupt');
         }
       }
-      this.oldestInFlightMs = envelopes[0] === undefined ? undefined : Date.parse(envelopes[0].time);
-      return { segment, envelopes, end: chunk.end, lines: chunk.lines.length };
+      this.oldestInFlightMs = events[0]?.timeMs;
+      return { segment, events, end: chunk.end, lines: chunk.lines.length };
     }
   }
 
@@ -184,7 +178,7 @@ export class SpoolSender {
     const { sink, logger, backoff, spool } = this.options;
     for (;;) {
       try {
-        await Promise.race([sink.send(batch.envelopes), this.deadlineReached]);
+        await Promise.race([sink.send(batch.events), this.deadlineReached]);
         backoff.succeed();
         if (this.failingSince !== undefined) {
           logger.info({ outageMs: this.options.now() - this.failingSince, queued: spool.queued }, `delivering events to ${sink.description} again`);
@@ -205,9 +199,9 @@ export class SpoolSender {
         } else {
           logger.debug({ err: message, queued: spool.queued }, 'event delivery failed again');
         }
-        if ((error as { retriable?: boolean }).retriable === false && batch.envelopes.length > 1) {
+        if ((error as { retriable?: boolean }).retriable === false && batch.events.length > 1) {
           // A refusal of the batch itself (e.g. too large for the broker): retry it in smaller pieces.
-          this.batchLimit = Math.max(1, Math.floor(batch.envelopes.length / 2));
+          this.batchLimit = Math.max(1, Math.floor(batch.events.length / 2));
           await this.idle(backoff.fail());
           return this.pastDeadline() ? 'stopped' : 'reread';
         }
@@ -217,14 +211,15 @@ export class SpoolSender {
     }
   }
 
-  private recordDelivered(envelopes: readonly EventEnvelope[]): void {
+  private recordDelivered(events: readonly SpooledEvent[]): void {
     const { metrics, now } = this.options;
     const nowMs = now();
-    for (const envelope of envelopes) {
-      metrics.published.inc({ type: envelope.type });
-      const appendedMs = Date.parse(envelope.time);
-      if (Number.isFinite(appendedMs)) metrics.publishLatency.observe(Math.max(0, nowMs - appendedMs) / 1000);
+    const publishedByType = new Map<string, number>();
+    for (const event of events) {
+      publishedByType.set(event.type, (publishedByType.get(event.type) ?? 0) + 1);
+      metrics.publishLatency.observe(Math.max(0, nowMs - event.timeMs) / 1000);
     }
+    for (const [type, count] of publishedByType) metrics.published.inc({ type }, count);
     this.oldestInFlightMs = undefined;
   }
 

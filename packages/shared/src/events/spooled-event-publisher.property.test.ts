@@ -7,6 +7,7 @@ import fc from 'fast-check';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import type { EventEnvelope, EventInput } from './event-envelope.js';
+import type { SpooledEvent } from './spooled-event.js';
 import type { EventSink } from './event-publisher.js';
 import { SpooledEventPublisher } from './spooled-event-publisher.js';
 
@@ -23,9 +24,13 @@ async function until(what: string, predicate: () => boolean): Promise<void> {
 }
 
 interface PendingSend {
-  envelopes: readonly EventEnvelope[];
+  events: readonly SpooledEvent[];
   resolve(): void;
   reject(error: Error): void;
+}
+
+function envelopeOf(event: SpooledEvent): EventEnvelope {
+  return JSON.parse(event.json) as EventEnvelope;
 }
 
 /** A sink that holds every send until the test acknowledges or fails it. */
@@ -38,15 +43,15 @@ class ManualSink implements EventSink {
   ) {}
   async start(): Promise<void> {}
   async stop(): Promise<void> {}
-  send(envelopes: readonly EventEnvelope[]): Promise<void> {
+  send(events: readonly SpooledEvent[]): Promise<void> {
     if (this.auto) {
-      this.delivered.push(...envelopes);
+      this.delivered.push(...events.map(envelopeOf));
       return Promise.resolve();
     }
-    return new Promise((resolve, reject) => this.pending.push({ envelopes, resolve, reject }));
+    return new Promise((resolve, reject) => this.pending.push({ events, resolve, reject }));
   }
   acknowledge(send: PendingSend): void {
-    this.delivered.push(...send.envelopes);
+    this.delivered.push(...send.events.map(envelopeOf));
     send.resolve();
   }
 }

@@ -8,6 +8,7 @@ import { pino, type Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { LOCK_FILE_NAME } from './directory-lock.js';
 import { createEnvelope, type EventEnvelope, type EventInput } from './event-envelope.js';
+import type { SpooledEvent } from './spooled-event.js';
 import type { EventSink } from './event-publisher.js';
 import { SPOOL_SEGMENT_NAMING } from './segment-files.js';
 import { SpooledEventPublisher, type SpooledEventPublisherOptions } from './spooled-event-publisher.js';
@@ -32,12 +33,12 @@ class ScriptedSink implements EventSink {
   constructor(public behaviour: (send: number) => 'ack' | 'fail' | 'hang' = () => 'ack') {}
   async start(): Promise<void> {}
   async stop(): Promise<void> {}
-  send(envelopes: readonly EventEnvelope[]): Promise<void> {
+  send(events: readonly SpooledEvent[]): Promise<void> {
     this.sends += 1;
     const what = this.behaviour(this.sends);
     if (what === 'hang') return new Promise(() => undefined);
     if (what === 'fail') return Promise.reject(new Error('sink unavailable'));
-    this.delivered.push(...envelopes);
+    this.delivered.push(...events.map((event) => JSON.parse(event.json) as EventEnvelope));
     return Promise.resolve();
   }
 }

@@ -28,7 +28,7 @@ export const DEFAULT_BATCH_MAX_EVENTS = 200;
 /** Bytes of events read per batch (512 KiB), under the broker's default 1 MiB limit per partition batch. */
 export const DEFAULT_BATCH_MAX_BYTES = 512 * 1024;
 /** Milliseconds a batch that is not full waits for more events before it is sent (Kafka's linger.ms): fewer, fuller requests. */
-export const DEFAULT_LINGER_MS = 10;
+export const DEFAULT_LINGER_MS = 50;
 /** Milliseconds stop() keeps sending before it leaves the rest in the spool. */
 export const DEFAULT_STOP_GRACE_MS = 5_000;
 /** Retry delays of the sender while the sink fails, milliseconds. */

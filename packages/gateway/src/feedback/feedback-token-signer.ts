@@ -81,7 +81,19 @@ export class FeedbackTokenSigner {
   sign(claims: Omit<FeedbackClaims, 'issuedAt'>): string {
     // Whole milliseconds: verify() insists on integers, so a fractional clock must not leak in.
     const issuedAt = Math.floor(this.options.now());
-    const payload = toPayload({ ...claims, issuedAt, expiresAt: issuedAt + this.options.ttlMs, keyId: this.signingKey.id });
+    // Field by field, not a spread of the caller's object: this runs once per prediction, and the
+    // spread object's shape made it three times slower.
+    const payload = toPayload({
+      predictionId: claims.predictionId,
+      requestId: claims.requestId,
+      model: claims.model,
+      variant: claims.variant,
+      version: claims.version,
+      entity: claims.entity,
+      issuedAt,
+      expiresAt: issuedAt + this.options.ttlMs,
+      keyId: this.signingKey.id,
+    });
     const encoded = Buffer.from(JSON.stringify(payload), 'utf8').toString('base64url');
     const token = `${encoded}.${this.mac(this.signingKey, encoded).toString('base64url')}`;
     // The predict path would rather know now than hand out a token feedback will refuse.

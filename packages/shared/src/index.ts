@@ -13,6 +13,7 @@ export { elementCount, describeSpec, type Tensor, type TensorData, type TensorSp
 export { decodeRawTensor, encodeRawTensor, typedArrayFor } from './tensors/raw-tensor-codec.js';
 export { decodeTensorContents, encodeTensorContents, contentsFieldFor } from './tensors/contents-tensor-codec.js';
 export { tensorFromJson, tensorToJson, type JsonTensorValue } from './tensors/json-tensor.js';
+export { concatTensorRows, splitTensorRows } from './tensors/tensor-rows.js';
 export { loadConfig, formatOptionsHelp, CONFIG_FILE_FLAG, type ConfigSources } from './config/load-config.js';
 export type { OptionSpec } from './config/option-spec.js';
 export { createLogger, LOG_LEVELS, type Logger, type LoggerOptions } from './logging/create-logger.js';
@@ -28,6 +29,7 @@ export type { HealthCheckRequest__Output } from './generated/grpc/health/v1/Heal
 export type { KvStore, KvEntry, KvChange, KvPrefixChange, WaitOptions } from './kv/kv-store.js';
 export { ConsulKvStore, createConsulClient, consulClientOptions } from './kv/consul-kv-store.js';
 export { FileKvStore, FILE_POLL_INTERVAL_MS } from './kv/file-kv-store.js';
+export { KvDocumentWatch, DOCUMENT_WATCH_WAIT_MS, type KvDocumentWatchOptions } from './kv/kv-document-watch.js';
 export { ModelRegistry, ROLLBACK_DEPTH, HISTORY_DEPTH, type DeploymentState, type PromoteOptions, type ModelSummary } from './registry/model-registry.js';
 export { parseArtifactRef, parseDeployment, checkName, NAME_PATTERN, type ArtifactRef, type DeploymentRecord, type DeploymentEvent } from './registry/registry-records.js';
 export { versionKey, deploymentKey, MODELS_PREFIX } from './registry/registry-keys.js';

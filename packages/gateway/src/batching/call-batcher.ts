@@ -1,8 +1,8 @@
-import { decodeInferOutputs, encodeInferInputs, InfermeshError, type ModelInferRequest, type Tensor } from '@infermesh/shared';
+import { concatTensorRows, decodeInferOutputs, encodeInferInputs, InfermeshError, type ModelInferRequest, type Tensor } from '@infermesh/shared';
 import type { PoolCallResult } from '../pools/worker-pool.js';
 import type { WorkerEndpoint } from '../pools/worker-endpoint.js';
 import type { BatchMetrics } from './batch-metrics.js';
-import { batchKey, concatRows, rowsOf, splitRows } from './tensor-rows.js';
+import { batchKey, rowsOf, splitRows } from './tensor-rows.js';
 
 /** Rows one worker call may carry by default. */
 export const DEFAULT_MAX_BATCH_ROWS = 64;
@@ -129,7 +129,7 @@ export class CallBatcher {
   private async callFor(members: Pending[]): Promise<boolean> {
     const { workerModel, call } = this.options;
     const first = members[0]!.call;
-    const tensors = members.length === 1 ? first.tensors : concatRows(members.map((member) => member.call.tensors));
+    const tensors = members.length === 1 ? first.tensors : concatTensorRows(members.map((member) => member.call.tensors));
     // Predictions of one model share its deadline budget; the oldest member's is the earliest.
     const deadline = new Date(Math.min(...members.map((member) => member.call.deadline.getTime())));
     let result: PoolCallResult;

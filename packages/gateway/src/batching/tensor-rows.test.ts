@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import type { Tensor } from '@infermesh/shared';
-import { batchKey, concatRows, splitRows } from './tensor-rows.js';
+import { concatTensorRows, type Tensor } from '@infermesh/shared';
+import { batchKey, splitRows } from './tensor-rows.js';
 
 const member = (rows: number, width: number, seed: number): Tensor[] => [
   { name: 'features', datatype: 'FP32', shape: [rows, width], data: Float32Array.from({ length: rows * width }, (_, index) => seed + index) },
@@ -14,7 +14,7 @@ test('concatenated rows split back into exactly each member\'s rows, for every d
   fc.assert(
     fc.property(fc.array(fc.integer({ min: 1, max: 5 }), { minLength: 1, maxLength: 10 }), fc.integer({ min: 1, max: 4 }), (rowCounts, width) => {
       const members = rowCounts.map((rows, index) => member(rows, width, index * 100));
-      const batch = concatRows(members);
+      const batch = concatTensorRows(members);
       const total = rowCounts.reduce((sum, rows) => sum + rows, 0);
       assert.deepEqual(batch.map((tensor) => tensor.shape[0]), [total, total, total]);
       assert.deepEqual(splitRows(batch, rowCounts), members);

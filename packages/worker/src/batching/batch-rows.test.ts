@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import type { Datatype, Tensor } from '@infermesh/shared';
-import { batchKey, concatRows, hasBatchDimension, rowCount, splitRows } from './batch-rows.js';
+import { splitTensorRows, type Datatype, type Tensor } from '@infermesh/shared';
+import { batchKey, concatRows, hasBatchDimension, rowCount } from './batch-rows.js';
 
 /** Elements of one row for each datatype the property covers, from a seed. */
 const ROW_MAKERS: Record<'FP32' | 'INT64' | 'BOOL' | 'BYTES' | 'FP64', (seed: number, width: number) => Tensor['data']> = {
@@ -41,7 +41,7 @@ test('splitting the concatenation of calls gives back each call, for every datat
       const batch = concatRows(members);
       assert.equal(rowCount(batch), rowCounts.reduce((sum, rows) => sum + rows, 0));
       // The "model" is the identity: its outputs are its inputs, so splitting must restore each call.
-      const split = splitRows([...batch.values()], rowCounts);
+      const split = splitTensorRows([...batch.values()], rowCounts);
       assert.ok(split);
       split.forEach((outputs, member) => assert.deepEqual(outputs, [...members[member]!.values()]));
     }),
@@ -64,8 +64,8 @@ test('calls that differ in anything but their rows have different keys', () => {
 
 test('outputs that are not one row per input row cannot be split', () => {
   const pooled: Tensor = { name: 'mean', datatype: 'FP32', shape: [1, 4], data: new Float32Array(4) };
-  assert.equal(splitRows([pooled], [2, 3]), undefined);
-  assert.equal(splitRows([{ ...pooled, shape: [5, 4] }], [2, 3]), undefined, 'data length disagrees with the shape');
+  assert.equal(splitTensorRows([pooled], [2, 3]), undefined);
+  assert.equal(splitTensorRows([{ ...pooled, shape: [5, 4] }], [2, 3]), undefined, 'data length disagrees with the shape');
 });
 
 test('only models with a variable first dimension on every input and output batch', () => {

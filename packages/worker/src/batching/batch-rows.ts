@@ -1,10 +1,8 @@
 /**
- * Concatenating the inputs of several ModelInfer calls along the batch (first) dimension and
- * splitting the outputs back by row counts. Pure: tensors in, tensors out.
+ * Which ModelInfer calls may share a model run, and their inputs concatenated by name (the row
+ * arithmetic itself is shared with the gateway's batcher).
  */
-import type { Tensor, TensorData, TensorSpec } from '@infermesh/shared';
-
-type NumericData = Exclude<TensorData, Buffer[]>;
+import { concatTensorRows, type Tensor, type TensorSpec } from '@infermesh/shared';
 
 /**
  * Whether a model's calls may be concatenated: every input and output has a variable first
@@ -37,55 +35,7 @@ export function rowCount(inputs: ReadonlyMap<string, Tensor>): number {
 
 /** The members' inputs concatenated row-wise, input by input; members share a {@link batchKey}. */
 export function concatRows(members: readonly ReadonlyMap<string, Tensor>[]): Map<string, Tensor> {
-  const first = members[0]!;
-  const batch = new Map<string, Tensor>();
-  for (const [name, tensor] of first) {
-    const parts = members.map((member) => member.get(name)!);
-    const rows = parts.reduce((sum, part) => sum + (part.shape[0] ?? 0), 0);
-    batch.set(name, { name, datatype: tensor.datatype, shape: [rows, ...tensor.shape.slice(1)], data: concatData(parts.map((part) => part.data)) });
-  }
-  return batch;
-}
-
-/**
- * A batched answer split back per member by their row counts, or undefined when some output
- * does not carry one row per input row (the members must then run on their own).
- */
-export function splitRows(outputs: readonly Tensor[], rowCounts: readonly number[]): Tensor[][] | undefined {
-  const total = rowCounts.reduce((sum, rows) => sum + rows, 0);
-  if (total === 0) return undefined;
-  const split = rowCounts.map((): Tensor[] => []);
-  for (const output of outputs) {
-    if (output.shape[0] !== total || output.data.length % total !== 0) return undefined;
-    const perRow = output.data.length / total;
-    let row = 0;
-    rowCounts.forEach((rows, member) => {
-      split[member]!.push({
-        name: output.name,
-        datatype: output.datatype,
-        shape: [rows, ...output.shape.slice(1)],
-        data: sliceData(output.data, row * perRow, (row + rows) * perRow),
-      });
-      row += rows;
-    });
-  }
-  return split;
-}
-
-function concatData(parts: readonly TensorData[]): TensorData {
-  const first = parts[0]!;
-  if (Array.isArray(first)) return (parts as Buffer[][]).flat();
-  const length = parts.reduce((sum, part) => sum + part.length, 0);
-  const result = new (first.constructor as new (length: number) => NumericData)(length);
-  let offset = 0;
-  for (const part of parts as NumericData[]) {
-    (result as { set(source: ArrayLike<number | bigint>, offset: number): void }).set(part, offset);
-    offset += part.length;
-  }
-  return result;
-}
-
-function sliceData(data: TensorData, start: number, end: number): TensorData {
-  // A view, not a copy: each response is encoded from its own window of the batch's output.
-  return Array.isArray(data) ? data.slice(start, end) : (data.subarray(start, end) as NumericData);
+  const names = [...(members[0]?.keys() ?? [])];
+  const batch = concatTensorRows(members.map((member) => names.map((name) => member.get(name)!)));
+  return new Map(batch.map((tensor) => [tensor.name, tensor]));
 }

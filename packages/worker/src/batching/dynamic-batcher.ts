@@ -1,7 +1,7 @@
-import type { Logger, Tensor } from '@infermesh/shared';
+import { splitTensorRows, type Logger, type Tensor } from '@infermesh/shared';
 import type { WorkerMetrics } from '../metrics/worker-metrics.js';
 import type { LoadedModel } from '../runtime/loaded-model.js';
-import { batchKey, concatRows, hasBatchDimension, rowCount, splitRows } from './batch-rows.js';
+import { batchKey, concatRows, hasBatchDimension, rowCount } from './batch-rows.js';
 import type { CallCancellation } from './call-cancellation.js';
 
 /** Rows one runtime call carries at most, by default; 1 turns batching off. */
@@ -186,7 +186,7 @@ export class DynamicBatcher {
       this.logger.debug({ err: error, model: state.model.name, version: state.model.version, requests: members.length }, 'batch failed; retrying its calls one by one');
       return this.oneByOne(state, members, 'batch_failed');
     }
-    const split = splitRows(outputs, rowCounts);
+    const split = splitTensorRows(outputs, rowCounts);
     if (split === undefined) {
       // Declared a batch dimension but answers otherwise: stop batching this version.
       state.batchable = false;

@@ -1,11 +1,10 @@
-import { BlockingWatch, InfermeshError, NAME_PATTERN, type KvEntry, type KvStore, type Logger } from '@infermesh/shared';
+import { KvDocumentWatch, NAME_PATTERN, type KvStore, type Logger } from '@infermesh/shared';
 import { discountOf, parseExperimentConfig, type Discount, type ExperimentConfig } from '@infermesh/gateway';
 
 /** KV prefix of the experiment configs (the gateways read the same keys). */
 export const EXPERIMENTS_PREFIX = 'experiments/';
 /** Milliseconds one blocking query on the experiments waits before asking again. */
 export const EXPERIMENTS_WAIT_MS = 30_000;
-const EXPERIMENT_KEY = /^experiments\/([^/]+)$/;
 
 /** An experiment the aggregator publishes a record for. */
 export interface WatchedExperiment {
@@ -32,23 +31,28 @@ export interface ExperimentWatcherDependencies {
  */
 export class ExperimentWatcher {
   private readonly experiments = new Map<string, WatchedExperiment>();
-  private readonly refused = new Map<string, string>();
-  private readonly watch: BlockingWatch<KvEntry[]>;
+  private readonly watch: KvDocumentWatch<ExperimentConfig>;
   /** Resolves after the first listing was applied. */
   readonly ready: Promise<void>;
 
-  constructor(private readonly dependencies: ExperimentWatcherDependencies) {
+  constructor(dependencies: ExperimentWatcherDependencies) {
     const { kv, logger, random, sleep } = dependencies;
-    this.watch = new BlockingWatch({
+    this.watch = new KvDocumentWatch({
       what: 'experiments',
-      query: async (index, signal) => {
-        const change = await kv.waitForPrefixChange(EXPERIMENTS_PREFIX, index, { waitMs: dependencies.waitMs ?? EXPERIMENTS_WAIT_MS, signal });
-        return { index: change.index, value: change.entries };
+      kv,
+      prefix: EXPERIMENTS_PREFIX,
+      // A model name the registry would refuse cannot have a record either (stats/{model} names it).
+      accepts: (model) => NAME_PATTERN.test(model),
+      parse: parseExperimentConfig,
+      onDocument: (model, experiment, entry) => this.experiments.set(model, { model, experiment, revision: entry.index }),
+      onRefused: (model, error) => logger.warn({ model, reason: error.message, keeping: this.experiments.get(model)?.revision ?? null }, 'experiment config refused; keeping the previous one'),
+      onListed: (models) => {
+        for (const model of [...this.experiments.keys()]) if (!models.has(model)) this.experiments.delete(model);
       },
-      apply: (entries) => this.apply(entries),
       logger,
+      random,
       sleep,
-      backoff: { random },
+      waitMs: dependencies.waitMs ?? EXPERIMENTS_WAIT_MS,
       ...(dependencies.onError ? { onError: dependencies.onError } : {}),
     });
     this.ready = this.watch.ready;
@@ -73,25 +77,5 @@ export class ExperimentWatcher {
   discountFor(model: string): Discount | undefined {
     const policy = this.experiments.get(model)?.experiment.policy;
     return policy?.type === 'thompson' ? discountOf(policy) : undefined;
-  }
-
-  private apply(entries: readonly KvEntry[]): void {
-    const seen = new Set<string>();
-    for (const entry of entries) {
-      const model = EXPERIMENT_KEY.exec(entry.key)?.[1];
-      // A model name the registry would refuse cannot have a record either (stats/{model} names it).
-      if (model === undefined || !NAME_PATTERN.test(model)) continue;
-      seen.add(model);
-      const held = this.experiments.get(model);
-      if (held?.revision === entry.index || this.refused.get(model) === entry.value) continue;
-      try {
-        this.experiments.set(model, { model, experiment: parseExperimentConfig(model, entry.value), revision: entry.index });
-        this.refused.delete(model);
-      } catch (error) {
-        this.refused.set(model, entry.value);
-        this.dependencies.logger.warn({ model, reason: InfermeshError.from(error).message, keeping: held?.revision ?? null }, 'experiment config refused; keeping the previous one');
-      }
-    }
-    for (const model of [...this.experiments.keys()]) if (!seen.has(model)) this.experiments.delete(model);
   }
 }

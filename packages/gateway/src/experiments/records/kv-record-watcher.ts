@@ -1,12 +1,11 @@
-import { BlockingWatch, InfermeshError, type KvEntry, type KvStore, type Logger } from '@infermesh/shared';
-import { parseExperimentRecord } from './experiment-record.js';
+import { KvDocumentWatch, type KvStore, type Logger } from '@infermesh/shared';
+import { parseExperimentRecord, type ExperimentRecord } from './experiment-record.js';
 import type { RecordStore } from './record-store.js';
 
 /** KV prefix of the experiment records the aggregator publishes (`stats/{model}`). */
 export const RECORDS_PREFIX = 'stats/';
 /** Milliseconds one blocking query on the records waits before asking again. */
 export const RECORDS_WAIT_MS = 30_000;
-const RECORD_KEY = /^stats\/([^/]+)$/;
 
 /** What the watcher needs. */
 export interface KvRecordWatcherDependencies {
@@ -27,23 +26,26 @@ export interface KvRecordWatcherDependencies {
  * never takes predictions down.
  */
 export class KvRecordWatcher {
-  private readonly watch: BlockingWatch<KvEntry[]>;
-  private readonly refused = new Map<string, string>();
+  private readonly watch: KvDocumentWatch<ExperimentRecord>;
   /** Resolves after the first listing was applied. */
   readonly ready: Promise<void>;
 
-  constructor(private readonly dependencies: KvRecordWatcherDependencies) {
-    const { kv, logger, random, sleep } = dependencies;
-    this.watch = new BlockingWatch({
+  constructor(dependencies: KvRecordWatcherDependencies) {
+    const { kv, store, logger, random, sleep, onRejected } = dependencies;
+    this.watch = new KvDocumentWatch({
       what: 'experiment records',
-      query: async (index, signal) => {
-        const change = await kv.waitForPrefixChange(RECORDS_PREFIX, index, { waitMs: dependencies.waitMs ?? RECORDS_WAIT_MS, signal });
-        return { index: change.index, value: change.entries };
+      kv,
+      prefix: RECORDS_PREFIX,
+      parse: parseExperimentRecord,
+      onDocument: (_model, record) => store.put(record),
+      onRefused: (model, error) => {
+        onRejected(model);
+        logger.warn({ model, reason: error.message, keeping: store.get(model)?.sequence ?? null }, 'experiment record refused; routing keeps the previous one');
       },
-      apply: (entries) => this.apply(entries),
       logger,
+      random,
       sleep,
-      backoff: { random },
+      waitMs: dependencies.waitMs ?? RECORDS_WAIT_MS,
     });
     this.ready = this.watch.ready;
   }
@@ -56,21 +58,5 @@ export class KvRecordWatcher {
   /** Stops watching. */
   async stop(): Promise<void> {
     await this.watch.stop();
-  }
-
-  private apply(entries: readonly KvEntry[]): void {
-    const { store, logger, onRejected } = this.dependencies;
-    for (const entry of entries) {
-      const model = RECORD_KEY.exec(entry.key)?.[1];
-      if (model === undefined || this.refused.get(model) === entry.value) continue;
-      try {
-        store.put(parseExperimentRecord(model, entry.value));
-        this.refused.delete(model);
-      } catch (error) {
-        this.refused.set(model, entry.value);
-        onRejected(model);
-        logger.warn({ model, reason: InfermeshError.from(error).message, keeping: store.get(model)?.sequence ?? null }, 'experiment record refused; routing keeps the previous one');
-      }
-    }
   }
 }

@@ -124,6 +124,17 @@ function workerJobId(deployment: string): string {
   return `infermesh-worker-${model}-${deployment}`;
 }
 
+/** What every job of this test's mesh is told: where Consul, its KV prefix and Kafka are, and how to run infermesh. */
+function meshVariables(): JobVariables {
+  return {
+    consul_address: consulAddr,
+    kv_prefix: kvPrefix,
+    kafka_brokers: kafkaBrokers,
+    events_topic_prefix: topicPrefix,
+    infermesh_command: JSON.stringify(INFERMESH_COMMAND),
+  };
+}
+
 function workerVariables(deployment: string, overrides: JobVariables = {}): JobVariables {
   return {
     model,
@@ -131,11 +142,7 @@ function workerVariables(deployment: string, overrides: JobVariables = {}): JobV
     count: 1,
     cpu: 100,
     memory: 256,
-    consul_address: consulAddr,
-    kv_prefix: kvPrefix,
-    kafka_brokers: kafkaBrokers,
-    events_topic_prefix: topicPrefix,
-    infermesh_command: JSON.stringify(INFERMESH_COMMAND),
+    ...meshVariables(),
     ...FAST_UPDATES,
     ...overrides,
   };
@@ -302,14 +309,10 @@ test('the gateway job (2 instances, secrets from a Nomad Variable), two worker j
       count: GATEWAY_COUNT,
       cpu: 100,
       memory: 256,
-      consul_address: consulAddr,
-      kv_prefix: kvPrefix,
+      ...meshVariables(),
       // Both instances route by the aggregator job's records, counted from both instances' events in Kafka.
       experiment_records: 'registry',
-      kafka_brokers: kafkaBrokers,
-      events_topic_prefix: topicPrefix,
       spool_max_mb: TEST_SPOOL_MAX_MB,
-      infermesh_command: JSON.stringify(INFERMESH_COMMAND),
       ...FAST_UPDATES,
     }),
     submit(WORKER_JOB_FILE, workerJobId('a'), workerVariables('a')),
@@ -318,14 +321,10 @@ test('the gateway job (2 instances, secrets from a Nomad Variable), two worker j
       count: 1,
       cpu: 100,
       memory: 256,
-      consul_address: consulAddr,
-      kv_prefix: kvPrefix,
-      kafka_brokers: kafkaBrokers,
-      events_topic_prefix: topicPrefix,
+      ...meshVariables(),
       // The group also names the partition states in KV: one of this run's own.
       group_id: `nomad-e2e-${randomBytes(4).toString('hex')}`,
       publish_interval_ms: AGGREGATOR_PUBLISH_INTERVAL_MS,
-      infermesh_command: JSON.stringify(INFERMESH_COMMAND),
     }),
   ]);
 

@@ -1,7 +1,8 @@
-import { createLogger, formatOptionsHelp, loadConfig } from '@infermesh/shared';
+import { createLogger, formatOptionsHelp } from '@infermesh/shared';
 import { AGGREGATOR_OPTIONS, checkAggregatorConfig, createAggregator, type AggregatorConfig } from '@infermesh/aggregator';
 import { Registry } from 'prom-client';
 import { EXIT_USAGE, type Command } from './command.js';
+import { loadServerConfig } from './load-server-config.js';
 import { serveUntilSignal } from './serve-until-signal.js';
 
 /** `infermesh aggregate`: the experiment aggregator service every gateway replica routes by. */
@@ -24,14 +25,8 @@ export const aggregateCommand: Command = {
       formatOptionsHelp(AGGREGATOR_OPTIONS),
     ].join('\n'),
   async run(argv, env) {
-    let config: AggregatorConfig;
-    try {
-      config = loadConfig<AggregatorConfig>(AGGREGATOR_OPTIONS, { argv, env });
-      checkAggregatorConfig(config);
-    } catch (error) {
-      process.stderr.write(`infermesh aggregate: ${(error as Error).message}\n`);
-      return EXIT_USAGE;
-    }
+    const config = loadServerConfig<AggregatorConfig>('aggregate', AGGREGATOR_OPTIONS, { argv, env }, checkAggregatorConfig);
+    if (config === undefined) return EXIT_USAGE;
     const logger = createLogger({ service: 'aggregator', level: config.logLevel });
     return serveUntilSignal('aggregate', logger, () => createAggregator(config, { logger, registry: new Registry() }));
   },

@@ -1,7 +1,8 @@
-import { createLogger, formatOptionsHelp, loadConfig } from '@infermesh/shared';
+import { createLogger, formatOptionsHelp } from '@infermesh/shared';
 import { checkGatewayConfig, createGateway, GATEWAY_OPTIONS, type GatewayConfig } from '@infermesh/gateway';
 import { Registry } from 'prom-client';
 import { EXIT_USAGE, type Command } from './command.js';
+import { loadServerConfig } from './load-server-config.js';
 import { serveUntilSignal } from './serve-until-signal.js';
 import { CLI_VERSION } from '../cli-version.js';
 
@@ -21,14 +22,8 @@ export const gatewayCommand: Command = {
       formatOptionsHelp(GATEWAY_OPTIONS),
     ].join('\n'),
   async run(argv, env) {
-    let config: GatewayConfig;
-    try {
-      config = loadConfig<GatewayConfig>(GATEWAY_OPTIONS, { argv, env });
-      checkGatewayConfig(config);
-    } catch (error) {
-      process.stderr.write(`infermesh gateway: ${(error as Error).message}\n`);
-      return EXIT_USAGE;
-    }
+    const config = loadServerConfig<GatewayConfig>('gateway', GATEWAY_OPTIONS, { argv, env }, checkGatewayConfig);
+    if (config === undefined) return EXIT_USAGE;
     const logger = createLogger({ service: 'gateway', level: config.logLevel });
     return serveUntilSignal('gateway', logger, () => createGateway(config, { logger, registry: new Registry(), serverVersion: CLI_VERSION }));
   },

@@ -1,7 +1,8 @@
-import { createLogger, formatOptionsHelp, loadConfig } from '@infermesh/shared';
+import { createLogger, formatOptionsHelp } from '@infermesh/shared';
 import { createWorker, versionSource, WORKER_OPTIONS, type WorkerConfig } from '@infermesh/worker';
 import { Registry } from 'prom-client';
 import { EXIT_USAGE, type Command } from './command.js';
+import { loadServerConfig } from './load-server-config.js';
 import { serveUntilSignal } from './serve-until-signal.js';
 import { CLI_VERSION } from '../cli-version.js';
 
@@ -23,14 +24,8 @@ export const workerCommand: Command = {
       formatOptionsHelp(WORKER_OPTIONS),
     ].join('\n'),
   async run(argv, env) {
-    let config: WorkerConfig;
-    try {
-      config = loadConfig<WorkerConfig>(WORKER_OPTIONS, { argv, env });
-      versionSource(config);
-    } catch (error) {
-      process.stderr.write(`infermesh worker: ${(error as Error).message}\n`);
-      return EXIT_USAGE;
-    }
+    const config = loadServerConfig<WorkerConfig>('worker', WORKER_OPTIONS, { argv, env }, versionSource);
+    if (config === undefined) return EXIT_USAGE;
     const logger = createLogger({ service: 'worker', level: config.logLevel });
     let started: { port: number } | undefined;
     return serveUntilSignal(

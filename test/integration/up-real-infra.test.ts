@@ -8,22 +8,26 @@
  * INFERMESH_EVENTS_TOPIC_PREFIX, INFERMESH_AGGREGATOR_GROUP_ID), as they would for a user.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 import { freePorts } from '../infra/free-port.js';
 import { testConsul, testKafka } from '../infra/test-infra.js';
 import { consumeUntil } from '../support/events-support.js';
 import { eventually } from '../support/load-generator.js';
-import { cleanEnv, freeWorkerPort, startUp, UP_WORKER_PORT_STEP, type UpProcess } from '../support/up-process.js';
+import { COMMAND_PREFIX } from '../../packages/cli/src/up/welcome.js';
+import { CLI_ARGS, cleanEnv, freeWorkerPort, startUp, UP_WORKER_PORT_STEP, type UpProcess } from '../support/up-process.js';
 
 /** The demo model `infermesh up` seeds. */
 const MODEL = 'demo';
 /** Milliseconds for an event to be read back from Kafka, or counted into a published record, on a busy machine. */
 const SETTLE_TIMEOUT_MS = 60_000;
 const INPUTS = { recency: 0.5, frequency: 1, monetary: 2, tenure: 0.1 };
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 interface CatalogEntry {
   Service: { Port: number; Meta: Record<string, string> | null };
@@ -153,4 +157,30 @@ test('its aggregator counts the events from Kafka and publishes stats/demo, whic
 
   const metrics = await (await fetch(`http://127.0.0.1:${aggregatorPort}/metrics`)).text();
   assert.match(metrics, new RegExp(`^infermesh_aggregator_records_published_total\\{model="${MODEL}"\\} [1-9]`, 'm'));
+});
+
+test('the events tail command the welcome prints follows this mesh\'s predictions on Kafka', async () => {
+  const printed = up!.output().split('\n').find((line) => line.startsWith(COMMAND_PREFIX) && line.includes('events tail'));
+  assert.ok(printed !== undefined, `the welcome prints an events tail command:\n${up!.output()}`);
+  const words = printed.slice(COMMAND_PREFIX.length).trim().split(/\s+/);
+  assert.deepEqual(words.slice(0, 2), ['npx', 'infermesh'], printed);
+  assert.deepEqual(words.slice(2), ['events', 'tail', '--kafka-brokers', brokers.join(',')], 'the brokers the mesh was started with, written out');
+  // The launcher itself is proven on a fresh clone by readme-quickstart; here the same arguments run from these sources.
+  // The topic prefix reaches it as it reached the mesh: through the environment.
+  const tail = spawn(process.execPath, [...CLI_ARGS, ...words.slice(2)], { cwd: ROOT, env: { ...cleanEnv(), INFERMESH_EVENTS_TOPIC_PREFIX: topicPrefix }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  tail.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+  tail.stderr.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+  try {
+    // It reads from now on, once its consumer has joined: predict until one of ours is shown.
+    const ids: string[] = [];
+    await eventually('a prediction made after the tail started shown by it', async () => {
+      const response = await fetch(gateway(`/v1/models/${MODEL}/predict`), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ entity: { userId: 'u2' }, inputs: INPUTS }) });
+      ids.push(((await response.json()) as Prediction).predictionId);
+      return ids.some((id) => output.includes(`prediction=${id}`));
+    }, SETTLE_TIMEOUT_MS, 500);
+    assert.match(output, new RegExp(`prediction\\.served\\s+${MODEL} `), output);
+  } finally {
+    tail.kill('SIGTERM');
+  }
 });

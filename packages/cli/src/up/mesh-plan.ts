@@ -52,6 +52,8 @@ export interface MeshPlan {
   servers: ServerPlan[];
   gatewayUrl: string;
   realInfrastructure: boolean;
+  /** The brokers events go to on real infrastructure. */
+  kafkaBrokers: string | undefined;
 }
 
 /** Lays out the mesh for `options`: embedded (file registry, NDJSON events) or on Consul and Kafka. */
@@ -98,5 +100,6 @@ export function planMesh(options: UpOptions, secrets: { feedbackKeys: string; ad
     servers: [...workers, ...aggregator, gateway],
     gatewayUrl: `http://127.0.0.1:${options.gatewayPort}`,
     realInfrastructure: real,
+    kafkaBrokers: options.kafkaBrokers,
   };
 }

@@ -16,7 +16,7 @@ export function welcomeText(plan: MeshPlan, adminToken: string, cwd: string = pr
   const dir = shortPath(plan.dir, cwd);
   const input = '{"entity": {"userId": "u1"}, "inputs": {"recency": 0.5, "frequency": 1, "monetary": 2, "tenure": 0.1}}';
   const predict = `curl -s localhost:${port}/v1/models/${DEMO_MODEL}/predict -H 'content-type: application/json' -d '${input}'`;
-  const events = plan.realInfrastructure ? 'npx infermesh events tail --kafka-brokers $KAFKA_BROKERS' : `npx infermesh events tail --events-dir ${shortPath(plan.eventsDir, cwd)}`;
+  const events = plan.kafkaBrokers !== undefined ? `npx infermesh events tail --kafka-brokers ${plan.kafkaBrokers}` : `npx infermesh events tail --events-dir ${shortPath(plan.eventsDir, cwd)}`;
   const variants = plan.variants.map((variant) => `${variant.name} = ${DEMO_MODEL} ${variant.version} on 127.0.0.1:${variant.port}`).join(', ');
   return [
     '',

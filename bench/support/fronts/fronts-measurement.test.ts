@@ -1,7 +1,7 @@
 /**
  * The fronts benchmark's judgement, on made-up runs: a run with a failed answer is invalid, the
- * summary uses valid rounds only, ratios pair rounds, and goals read the right series. Run with
- * `npx tsx --conditions=source --test bench/support/fronts/*.test.ts`.
+ * summary uses valid rounds only, ratios pair rounds, and goals read the right series. Part of
+ * `npm test` (which finds tests under bench/ too).
  */
 import assert from 'node:assert/strict';
 import { cpus } from 'node:os';

@@ -41,9 +41,10 @@ export function createPredictFastLane(dependencies: PredictFastLaneDependencies)
   const { catalog, metrics, logger, maxBodyBytes } = dependencies;
 
   const answer = (response: ServerResponse, status: number, body: unknown, requestId: string) => {
-    const text = JSON.stringify(body);
-    response.writeHead(status, { 'content-type': JSON_HEADERS, 'content-length': Buffer.byteLength(text), [REQUEST_ID_HEADER]: requestId });
-    response.end(text);
+    // Encoded once: its length is the buffer's, not a second pass over the string.
+    const payload = Buffer.from(JSON.stringify(body), 'utf8');
+    response.writeHead(status, { 'content-type': JSON_HEADERS, 'content-length': payload.length, [REQUEST_ID_HEADER]: requestId });
+    response.end(payload);
   };
 
   return (request, response) => {

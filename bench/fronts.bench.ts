@@ -127,7 +127,7 @@ try {
       await stage.run(round, (result) => {
         results.push(result);
         const cpu = Object.entries(result.cpu)
-          .map(([role, use]) => `${role} ${use.usPerRequest.toFixed(0)}`)
+          .map(([role, use]) => `${role} ${use.usPerRequest.toFixed(0)}${role === 'front' && result.frontMainThread !== undefined ? ` (main thread ${result.frontMainThread.usPerRequest.toFixed(0)})` : ''}`)
           .join(', ');
         const counters = result.gateway;
         const gatewayNote = counters === undefined ? '' : `; feature cache hits ${((counters.featureCacheHitRatio ?? Number.NaN) * 100).toFixed(0)} %, events ${counters.eventsPublished ?? '—'}, predictions per worker call ${counters.predictionsPerWorkerCall?.toFixed(1) ?? '—'}`;

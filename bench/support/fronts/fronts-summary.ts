@@ -97,7 +97,8 @@ export function paired(results: SeriesResult[], a: string, b: string, measure: (
   const rounds = [...new Set(results.map((result) => result.round))];
   const values = rounds.flatMap((round) => {
     const [x, y] = [find(a, round), find(b, round)];
-    return x && y ? [measure(x, y)] : [];
+    // NaN: a measure the round lacks (e.g. a thread reading /proc could not make).
+    return x && y ? [measure(x, y)].filter((value) => !Number.isNaN(value)) : [];
   });
   return values.length === 0 ? undefined : spread(values);
 }
@@ -155,7 +156,9 @@ export function goalStandings(results: SeriesResult[]): GoalStanding[] {
   const events = paired(results, 'gateway-full-events-on@saturation', 'gateway-full-events-off@saturation', (x, y) => 1 - x.throughputPerS / y.throughputPerS);
   const eventsCapacity = paired(results, 'gateway-full-events-on@saturation', 'gateway-full-events-off@saturation', (x, y) => 1 - x.capacityPerS / y.capacityPerS);
   const percent = (value: Spread) => range({ ...value, median: value.median * 100, min: value.min * 100, max: value.max * 100 }, 1, ' %');
-  judge(events, (median) => Math.abs(median) <= 0.1, 'Events on vs off: throughput difference (positive: events on is slower)', '≤ 10 % either way', (value) => `${percent(value)}${eventsCapacity === undefined ? '' : `; CPU-bound estimate ${percent(eventsCapacity)}`}`,
+  const eventsMainThread = paired(results, 'gateway-full-events-on@saturation', 'gateway-full-events-off@saturation', (x, y) => (x.frontMainThread?.usPerRequest ?? Number.NaN) / (y.frontMainThread?.usPerRequest ?? Number.NaN) - 1);
+  judge(events, (median) => Math.abs(median) <= 0.1, 'Events on vs off: throughput difference (positive: events on is slower)', '≤ 10 % either way',
+    (value) => `${percent(value)}${eventsCapacity === undefined ? '' : `; CPU-bound estimate ${percent(eventsCapacity)}`}${eventsMainThread === undefined ? '' : `; the gateway's main thread: ${percent(eventsMainThread)} CPU per request`}`,
     has('gateway-full-events-on@saturation') ? undefined : 'the events-on series is not available or not valid');
   return standings;
 }
@@ -163,6 +166,7 @@ export function goalStandings(results: SeriesResult[]): GoalStanding[] {
 /** The ratios the goals use, and a few more, for the JSON report. */
 export function ratios(results: SeriesResult[]): Record<string, Spread | undefined> {
   const front = (x: SeriesResult, y: SeriesResult) => cpuOf(x, 'front') / cpuOf(y, 'front');
+  const mainThread = (x: SeriesResult, y: SeriesResult) => (x.frontMainThread?.usPerRequest ?? Number.NaN) / (y.frontMainThread?.usPerRequest ?? Number.NaN);
   const total = (x: SeriesResult) => Object.entries(x.cpu).filter(([role]) => role !== 'loadGenerator').reduce((sum, [, use]) => sum + use.usPerRequest, 0);
   return {
     gatewayEventsOnVsNaiveThroughput: paired(results, 'gateway-full-events-on@saturation', 'naive-express-grpc@saturation', (x, y) => x.throughputPerS / y.throughputPerS),
@@ -176,6 +180,8 @@ export function ratios(results: SeriesResult[]): Record<string, Spread | undefin
     eventsOnVsOffThroughputLost: paired(results, 'gateway-full-events-on@saturation', 'gateway-full-events-off@saturation', (x, y) => 1 - x.throughputPerS / y.throughputPerS),
     eventsOnVsOffCapacityLost: paired(results, 'gateway-full-events-on@saturation', 'gateway-full-events-off@saturation', (x, y) => 1 - x.capacityPerS / y.capacityPerS),
     eventsOnVsOffFrontCpuPerRequest: paired(results, 'gateway-full-events-on@saturation', 'gateway-full-events-off@saturation', front),
+    eventsOnVsOffFrontMainThreadCpuPerRequest: paired(results, 'gateway-full-events-on@saturation', 'gateway-full-events-off@saturation', mainThread),
+    gatewayEventsOnVsNaiveFrontMainThreadCpuPerRequest: paired(results, 'gateway-full-events-on@saturation', 'naive-express-grpc@saturation', mainThread),
     experimentVsNoExperimentFrontCpuPerRequest: paired(results, 'gateway-full-events-off@saturation', 'gateway-no-experiment@saturation', front),
     workerBatchingOnVsOffThroughput: paired(results, 'worker-grpc@saturation', 'worker-grpc-unbatched@saturation', (x, y) => x.throughputPerS / y.throughputPerS),
     workerBatchingOnVsOffWorkerCpuPerRequest: paired(results, 'worker-grpc@saturation', 'worker-grpc-unbatched@saturation', (x, y) => cpuOf(x, 'worker') / cpuOf(y, 'worker')),

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { cpus, loadavg } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { LatencyMs, LoadResult } from './load-result.js';
-import { machineCpuMs, processTreeCpuMs } from './process-cpu.js';
+import { machineCpuMs, mainThreadCpuMs, processTreeCpuMs } from './process-cpu.js';
 import { scrapeMetrics, sumOf, type MetricsScrape } from './prometheus-text.js';
 
 /** Share of a fixed rate a light-load run must reach to count (the generator or the server kept up). */
@@ -109,6 +109,8 @@ export interface SeriesResult {
   latencyMs: LatencyMs;
   /** By role (front, worker, features, kafka), plus the load generator. */
   cpu: Record<string, CpuUse>;
+  /** The front's main thread alone (already counted in `cpu.front`): the thread a Node front's throughput is bound by. */
+  frontMainThread?: CpuUse;
   /** Pid of each role's process, e.g. to match a front's CPU profile to its series. */
   pids: Record<string, number>;
   /** The load's window on the monotonic clock V8's CPU profiles use, microseconds. */
@@ -142,6 +144,8 @@ export async function measureSeries(plan: SeriesPlan, round: number): Promise<Se
   const startedAt = performance.now();
   const machineBefore = machineCpuMs();
   const cpuBefore = plan.processes.map((process) => processTreeCpuMs(process.pid));
+  const frontPid = plan.processes.find((process) => process.role === 'front')?.pid;
+  const mainBefore = frontPid === undefined ? Number.NaN : mainThreadCpuMs(frontPid);
 
   const loadStartUs = monotonicUs();
   const result = await plan.measure();
@@ -151,6 +155,7 @@ export async function measureSeries(plan: SeriesPlan, round: number): Promise<Se
   const drained = plan.gatewayMetricsUrl === undefined ? undefined : await waitForEmptySpool(plan.gatewayMetricsUrl);
 
   const cpuAfter = plan.processes.map((process) => processTreeCpuMs(process.pid));
+  const mainAfter = frontPid === undefined ? Number.NaN : mainThreadCpuMs(frontPid);
   const machineAfter = machineCpuMs();
   const windowMs = performance.now() - startedAt;
   const metricsAfter = plan.gatewayMetricsUrl === undefined ? undefined : await scrapeMetrics(plan.gatewayMetricsUrl);
@@ -186,6 +191,7 @@ export async function measureSeries(plan: SeriesPlan, round: number): Promise<Se
     ...(result.targetRatePerS === undefined ? {} : { targetRatePerS: result.targetRatePerS }),
     latencyMs: result.latencyMs,
     cpu,
+    ...(Number.isFinite(mainAfter - mainBefore) ? { frontMainThread: perRequest(mainAfter - mainBefore) } : {}),
     pids: Object.fromEntries(plan.processes.map((process) => [process.role, process.pid])),
     monotonicWindowUs: { start: loadStartUs, end: loadEndUs },
     capacityPerS: (cpus().length * 1e6) / usPerRequest,

@@ -61,6 +61,21 @@ export function processTreeCpuMs(pid: number): number {
   return ticks * MS_PER_TICK;
 }
 
+/**
+ * CPU milliseconds used so far by the main thread of `pid` alone (its JavaScript thread, for a
+ * Node process): what bounds its throughput when other threads (GC, a worker thread) have cores of their own.
+ */
+export function mainThreadCpuMs(pid: number): number {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8');
+  } catch {
+    return Number.NaN;
+  }
+  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11] ?? 0) + Number(fields[12] ?? 0)) * MS_PER_TICK;
+}
+
 /** CPU milliseconds of this process's children that have exited and been reaped (the load generators, after each run). */
 export function reapedChildrenCpuMs(): number {
   const text = readFileSync('/proc/self/stat', 'utf8');

@@ -30,6 +30,7 @@ import { ensureKServe, KSERVE_SERVER_SCRIPT, pinnedVersion } from './kserve/ensu
 import { isPartialRun, readBenchSettings } from './support/fronts/bench-settings.js';
 import { compileFronts } from './support/fronts/compile-fronts.js';
 import { cpuProfileMarkdown, pidOfProfileFile, summariseCpuProfile, type CpuProfile } from './support/fronts/cpu-profile-summary.js';
+import { flameGraphSvg } from './support/fronts/flame-graph.js';
 import { startCompiledFront, startWorker, workerHasBatching } from './support/fronts/front-launchers.js';
 import {
   goalsTable,
@@ -193,7 +194,13 @@ if (settings.cpuProfileDir !== undefined) {
     log(`profile ${file}: ${window}`);
     if (measured.length > 0) {
       const series = measured.map((result) => `${result.front}: ${result.throughputPerS.toFixed(0)} req/s, front ${result.cpu.front?.usPerRequest.toFixed(0) ?? '—'} µs CPU per request`).join('; ');
-      profileBlocks.push(`Profile of ${new Date().toISOString().slice(0, 10)}, measured windows of ${series}.\n\n${summary}`);
+      // One picture per series profiled; a profiled run writes it beside docs/benchmarks.md's profile block.
+      // Node writes one profile per thread: 0 is the JavaScript main thread, others are worker threads (the Kafka sink's).
+      const thread = file.split('.')[4] ?? '0';
+      const threadName = thread === '0' ? 'main thread' : `worker thread ${thread}`;
+      const flameGraphFile = `flame-graph-${measured.map((result) => result.id).join('-')}${thread === '0' ? '' : `-thread-${thread}`}.svg`;
+      writeFileSync(join(dirname(RESULTS_FILE), flameGraphFile), flameGraphSvg(profile, `${threadName}: ${series}`, measured.map((result) => result.monotonicWindowUs)));
+      profileBlocks.push(`Profile of ${new Date().toISOString().slice(0, 10)}, the gateway's ${threadName}, measured windows of ${series}.\n\n![Flame graph of the gateway's ${threadName}](benchmarks/results/${flameGraphFile})\n\n${summary}`);
     }
     writeFileSync(join(settings.cpuProfileDir, file.replace(/\.cpuprofile$/, '.md')), `${summary}\n`);
     console.log(`\n### CPU profile ${file}\n\n${summary}\n`);

@@ -47,7 +47,7 @@ export interface ProfileSummary {
 }
 
 /** V8's pseudo-frames: not JavaScript, reported under their own names. */
-const IDLE = '(idle)';
+export const IDLE = '(idle)';
 
 /** Source maps of built files, loaded once per file (undefined when there is none). */
 const sourceMaps = new Map<string, SourceMap | undefined>();
@@ -102,14 +102,15 @@ export function pidOfProfileFile(file: string): number | undefined {
   return Number.isInteger(pid) ? pid : undefined;
 }
 
-/**
- * Summarises `profile` into top lists of `top` rows each, counting only samples inside
- * `windows` when any are given (the measured load, not start-up or warm-up).
- */
-export function summariseCpuProfile(profile: CpuProfile, top = DEFAULT_TOP, windows: readonly TimeWindow[] = []): ProfileSummary {
-  const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+/** Each node's parent id. */
+export function parentsOf(profile: CpuProfile): Map<number, number> {
   const parentOf = new Map<number, number>();
   for (const node of profile.nodes) for (const child of node.children ?? []) parentOf.set(child, node.id);
+  return parentOf;
+}
+
+/** Microseconds sampled in each node itself, counting only samples inside `windows` when any are given. */
+export function windowedSelfUs(profile: CpuProfile, windows: readonly TimeWindow[] = []): Map<number, number> {
   const selfUs = new Map<number, number>();
   const inWindows = (at: number) => windows.length === 0 || windows.some((window) => at >= window.start && at < window.end);
   // timeDeltas[i] is the time before sample i; the sample stands for the interval that follows it.
@@ -118,6 +119,17 @@ export function summariseCpuProfile(profile: CpuProfile, top = DEFAULT_TOP, wind
     at += profile.timeDeltas[index] ?? 0;
     if (inWindows(at)) selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[index + 1] ?? 0));
   });
+  return selfUs;
+}
+
+/**
+ * Summarises `profile` into top lists of `top` rows each, counting only samples inside
+ * `windows` when any are given (the measured load, not start-up or warm-up).
+ */
+export function summariseCpuProfile(profile: CpuProfile, top = DEFAULT_TOP, windows: readonly TimeWindow[] = []): ProfileSummary {
+  const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+  const parentOf = parentsOf(profile);
+  const selfUs = windowedSelfUs(profile, windows);
 
   const keyOf = (id: number) => {
     const frame = byId.get(id)!.callFrame;

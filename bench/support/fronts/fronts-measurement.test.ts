@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { cpus } from 'node:os';
 import { test } from 'node:test';
 import { moduleOf, pidOfProfileFile, summariseCpuProfile, type CpuProfile } from './cpu-profile-summary.js';
+import { callTree, flameGraphSvg } from './flame-graph.js';
 import { replaceBetween } from './fronts-markdown.js';
 import { goalStandings, paired, summarise } from './fronts-summary.js';
 import { latencyFromNanos, type LoadResult } from './load-result.js';
@@ -152,6 +153,37 @@ test('a CPU profile: self time by function and module with idle left out, total 
   assert.deepEqual(summary.selfByModule.map((row) => [row.name, row.ms]), [['(native)', 2], ['@infermesh/gateway/http', 1], ['express', 1]]);
   assert.deepEqual(summary.chargedByModule.map((row) => [row.name, row.ms]), [['@infermesh/gateway/http', 3], ['express', 1]]);
   assert.deepEqual(summary.totalByProjectFunction.map((row) => [row.name, row.ms]), [['handle', 3]]);
+});
+
+test('a flame graph has one box per call path, as wide as its time and its callees\' time, idle left out, inside the windows only', () => {
+  const frame = (functionName: string, url = 'file:///nowhere/node_modules/express/lib/router/index.js') => ({ functionName, url, lineNumber: 0, columnNumber: 0 });
+  const profile: CpuProfile = {
+    nodes: [
+      { id: 1, callFrame: { functionName: '(root)', url: '', lineNumber: -1, columnNumber: -1 }, children: [2, 3, 6] },
+      { id: 2, callFrame: frame('handle'), children: [4, 5] },
+      { id: 3, callFrame: frame('(idle)', '') },
+      { id: 4, callFrame: frame('parse') },
+      { id: 5, callFrame: frame('render') },
+      { id: 6, callFrame: frame('startUp') },
+    ],
+    startTime: 0,
+    endTime: 9000,
+    // In the window [1000, 8000): parse 3 ms, render 1 ms, handle itself 1 ms, idle 1 ms; startUp only outside it.
+    samples: [6, 4, 4, 4, 5, 2, 3, 6, 6],
+    timeDeltas: [0, 1000, 1000, 1000, 1000, 1000, 1000, 1000, 1000],
+  };
+  const tree = callTree(profile, [{ start: 1_000, end: 7_000 }]);
+  const handle = tree.children.get('handle node_modules/express/lib/router/index.js:1')!;
+  assert.equal(tree.us, 5_000, 'busy time only');
+  assert.deepEqual([...tree.children.keys()], ['handle node_modules/express/lib/router/index.js:1'], 'no idle, nothing outside the window');
+  assert.deepEqual([handle.us, ...[...handle.children.values()].map((child) => [child.label.split(' ')[0], child.us])], [5_000, ['parse', 3_000], ['render', 1_000]]);
+
+  const svg = flameGraphSvg(profile, 'a <test> & more', [{ start: 1_000, end: 7_000 }]);
+  const widths = [...svg.matchAll(/<title>([^ ]+)[^<]*<\/title><rect [^>]*width="([\d.]+)"/g)].map((match) => [match[1], Number(match[2])]);
+  assert.deepEqual(widths.map(([name]) => name), ['all', 'handle', 'parse', 'render']);
+  const full = widths[0]![1] as number;
+  assert.ok(Math.abs((widths[2]![1] as number) / full - 0.6) < 1e-3 && Math.abs((widths[3]![1] as number) / full - 0.2) < 1e-3, 'widths are shares of the busy time');
+  assert.match(svg, /a &lt;test&gt; &amp; more/, 'text is escaped');
 });
 
 test('a CPU profile limited to time windows counts only the samples inside them', () => {

@@ -147,12 +147,20 @@ export function frontsStages(env: BenchEnvironment): Stage[] {
   return [
     {
       name: 'plain node:http',
-      series: [{ id: 'plain-http', front: 'plain node:http answering a constant', load: 'saturation' }],
+      series: [
+        { id: 'plain-http', front: 'plain node:http answering a constant', load: 'saturation' },
+        // At light load: what one HTTP request costs in latency on this machine, with the same client as the gateway's light series.
+        { id: 'plain-http', front: 'plain node:http answering a constant', load: 'light' },
+      ],
       run: (round, onResult) =>
         withFront(
           env,
           () => startCompiledFront(env.context, 'plain node:http', 'plain-http-front.js'),
-          (front) => [{ id: 'plain-http', front: 'plain node:http answering a constant', processes: [frontOf(front), worker], ...httpSaturation(env, target(env, front.port, `/v1/models/${env.workerModel}/predict`, PREDICT_BODY)) }],
+          (front) => {
+            const to = target(env, front.port, `/v1/models/${env.workerModel}/predict`, PREDICT_BODY);
+            const common = { id: 'plain-http', front: 'plain node:http answering a constant', processes: [frontOf(front), worker] };
+            return [{ ...common, ...httpSaturation(env, to) }, { ...common, ...httpLight(env, to) }];
+          },
           round,
           onResult,
         ),

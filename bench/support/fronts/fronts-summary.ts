@@ -144,7 +144,11 @@ export function goalStandings(results: SeriesResult[]): GoalStanding[] {
   judge(cpu, (median) => median <= 0.5, 'Gateway full path vs naive hop: CPU per request of the front process', '≤ 0.5×', (value) => `${range(value, 2, '×')}`, gatewayNote);
   const lightGateway = has(`${gateway}@light`) ? gateway : 'gateway-full-events-off';
   const added = paired(results, `${lightGateway}@light`, 'worker-grpc@light', (x, y) => x.latencyMs.p50 - y.latencyMs.p50);
-  judge(added, (median) => median <= 0.5, 'Light load: p50 the gateway adds over a direct worker call', '≤ 0.5 ms', (value) => `${range(value, 2, ' ms')}`, lightGateway === 'gateway-full-events-on' ? 'gateway with events on (Kafka)' : 'gateway with events off');
+  const naiveAdded = paired(results, 'naive-express-grpc@light', 'worker-grpc@light', (x, y) => x.latencyMs.p50 - y.latencyMs.p50);
+  const plainHttp = summarise(results).find((summary) => summary.id === 'plain-http' && summary.load === 'light' && summary.valid);
+  judge(added, (median) => median <= 0.5, 'Light load: p50 the gateway adds over a direct worker call', '≤ 0.5 ms',
+    (value) => `${range(value, 2, ' ms')}${naiveAdded === undefined ? '' : `; the naive hop adds ${range(naiveAdded, 2, ' ms')}`}${plainHttp === undefined ? '' : `; one HTTP request to a constant answer takes ${plainHttp.latencyMs.p50.toFixed(2)} ms p50 at the same rate`}`,
+    lightGateway === 'gateway-full-events-on' ? 'gateway with events on (Kafka)' : 'gateway with events off');
   const batching = paired(results, 'worker-grpc@saturation', 'worker-grpc-unbatched@saturation', (x, y) => x.throughputPerS / y.throughputPerS);
   const batchingCapacity = capacityRatio('worker-grpc@saturation', 'worker-grpc-unbatched@saturation');
   judge(batching, (median) => median >= 3, 'Worker batching on vs off: gRPC throughput, same callers', '≥ 3×', (value) => withCapacity(value, batchingCapacity),

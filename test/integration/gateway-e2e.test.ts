@@ -253,4 +253,33 @@ describe('Open Inference Protocol v2 REST', () => {
     assert.equal(bad.status, 400);
     assert.match(bad.body.error, /expected FP32 \[-1,4\]/);
   });
+
+  test('concurrent /v2 inferences and /v1 predictions of one model share worker calls, and each gets exactly its own rows', async () => {
+    const metric = async (name: string) => {
+      const text = await (await fetch(`${base}/metrics`)).text();
+      return Number(new RegExp(`^${name}\\{model="churn"\\} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
+    };
+    const [callsBefore, predictionsBefore] = [await metric('infermesh_gateway_batch_requests_count'), await metric('infermesh_gateway_batch_requests_sum')];
+    const rows = (index: number) => Array.from({ length: 1 + (index % 2) }, (_, row) => [index / 10, row + 1, (index % 7) / 3, 0.25 * row]);
+    const v2 = Array.from({ length: 40 }, (_, index) =>
+      post('/v2/models/churn/infer', { id: `batch-${index}`, inputs: [{ name: 'features', shape: [rows(index).length, 4], datatype: 'FP32', data: rows(index).flat() }] }),
+    );
+    const v1 = Array.from({ length: 40 }, (_, index) => post('/v1/models/churn/predict', { entity: { userId: 'u1' }, inputs: { age: index, tenureYears: 2 } }));
+    const [v2Answers, v1Answers] = await Promise.all([Promise.all(v2), Promise.all(v1)]);
+    v2Answers.forEach((answer, index) => {
+      assert.equal(answer.status, 200, JSON.stringify(answer.body));
+      assert.equal(answer.body.id, `batch-${index}`);
+      const [output] = answer.body.outputs;
+      assert.deepEqual(output.shape, [rows(index).length, 1]);
+      rows(index).forEach((row, at) => assert.ok(Math.abs(output.data[at] - expected(row)) < 1e-6, `request ${index} row ${at}`));
+    });
+    v1Answers.forEach((answer, index) => {
+      assert.equal(answer.status, 200, JSON.stringify(answer.body));
+      assert.ok(Math.abs(answer.body.outputs.probability[0][0] - expected([index, 2, 2, 0.1])) < 1e-6, `prediction ${index}`);
+    });
+    const calls = (await metric('infermesh_gateway_batch_requests_count')) - callsBefore;
+    const predictions = (await metric('infermesh_gateway_batch_requests_sum')) - predictionsBefore;
+    assert.equal(predictions, 80, 'every inference and prediction went through the batcher');
+    assert.ok(calls < 80, `fewer worker calls than requests: ${calls} calls for 80`);
+  });
 });

@@ -174,17 +174,18 @@ export async function inferRest(model: ServedModel, body: InferBody, requestId: 
   }
   // The REST binding carries no entity: the experiment's policy picks a variant unstickily.
   const routing = routeRequest(model, {}, dependencies);
-  const result = await routing.variant.pool.infer(
-    {
-      modelName: model.config.workerModel ?? model.name,
-      id: request.id ?? requestId,
-      ...encodeInferInputs(tensors),
-      outputs: [...requested.keys()].map((name) => ({ name })),
-    },
-    { deadline: new Date(dependencies.now() + model.config.deadlineMs), requestId },
-  );
+  const outputNames = [...requested.keys()];
+  const callOptions = { deadline: new Date(dependencies.now() + model.config.deadlineMs), requestId };
+  // Batched with concurrent predictions of the same variant (/v1 and /v2 alike) when the variant batches.
+  const batcher = routing.variant.batcher;
+  const answer =
+    batcher !== undefined
+      ? await batcher.infer({ tensors, outputs: outputNames, ...callOptions })
+      : await routing.variant.pool
+          .infer({ modelName: model.config.workerModel ?? model.name, id: request.id ?? requestId, ...encodeInferInputs(tensors), outputs: outputNames.map((name) => ({ name })) }, callOptions)
+          .then((result) => ({ outputs: decodeInferOutputs(result.response), modelVersion: result.response.modelVersion }));
   const binary: Buffer[] = [];
-  const outputs = decodeInferOutputs(result.response).map((tensor) => {
+  const outputs = answer.outputs.map((tensor) => {
     const described = { name: tensor.name, datatype: tensor.datatype, shape: tensor.shape };
     if (!wantsBinaryOutput(binaryDataOutput, requested.get(tensor.name))) return { ...described, data: jsonData(tensor) };
     const bytes = binaryTensorBytes(tensor);
@@ -201,7 +202,7 @@ export async function inferRest(model: ServedModel, body: InferBody, requestId: 
         model: model.name,
         experiment: model.experiment === undefined ? null : model.name,
         variant: routing.variant.name,
-        version: result.response.modelVersion,
+        version: answer.modelVersion,
         propensity: routing.propensity,
         sticky: false,
         latencyMs: Math.max(0, dependencies.elapsed() - started),
@@ -218,7 +219,8 @@ export async function inferRest(model: ServedModel, body: InferBody, requestId: 
     ),
   );
   return {
-    response: { model_name: model.name, model_version: result.response.modelVersion, id: result.response.id, outputs },
+    // The request's id when it named one, else the gateway's request id: what the worker would echo.
+    response: { model_name: model.name, model_version: answer.modelVersion, id: request.id ?? requestId, outputs },
     binary,
   };
 }

@@ -170,6 +170,51 @@ describe('the prediction fast lane and the express route answer alike', () => {
   }
 });
 
+describe('the /v2 infer fast lane and the express route answer alike', () => {
+  // Plain JSON (or no Content-Type, as Triton's client sends) is the fast lane's; a query string,
+  // a gzip body or the binary extension's framed request is express's.
+  const row = [0.5, 1, 2, 0.1];
+  const cases: { name: string; body: string; model?: string; contentType?: string }[] = [
+    { name: 'an inference', body: JSON.stringify({ inputs: [{ name: 'features', shape: [1, 4], datatype: 'FP32', data: row }] }) },
+    { name: 'an inference without Content-Type', body: JSON.stringify({ id: 'x', inputs: [{ name: 'features', shape: [1, 4], datatype: 'FP32', data: row }] }), contentType: '' },
+    { name: 'outputs asked for as binary data', body: JSON.stringify({ inputs: [{ name: 'features', shape: [1, 4], datatype: 'FP32', data: row }], parameters: { binary_data_output: true } }) },
+    { name: 'malformed JSON', body: '{"inputs": ' },
+    { name: 'an empty body', body: '' },
+    { name: 'a request that is not an object', body: '[1, 2]' },
+    { name: 'a tensor of the wrong shape', body: JSON.stringify({ inputs: [{ name: 'features', shape: [1, 3], datatype: 'FP32', data: [1, 2, 3] }] }) },
+    { name: 'an unknown model', body: JSON.stringify({ inputs: [] }), model: 'nobody' },
+    { name: 'an oversized body', body: JSON.stringify({ inputs: [{ name: 'features', shape: [1, 4], datatype: 'FP32', data: row, pad: 'x'.repeat(2 * 1024 * 1024) }] }) },
+  ];
+  const send = async (path: string, body: Buffer | string, headers: Record<string, string>) => {
+    const response = await fetch(`${base}${path}`, { method: 'POST', headers: { 'x-request-id': 'same-id', ...headers }, body });
+    return {
+      status: response.status,
+      contentType: response.headers.get('content-type'),
+      headerLength: response.headers.get('inference-header-content-length'),
+      requestId: response.headers.get('x-request-id'),
+      body: Buffer.from(await response.arrayBuffer()),
+    };
+  };
+  for (const { name, body, model = 'churn', contentType = 'application/json' } of cases) {
+    test(name, async () => {
+      const headers: Record<string, string> = contentType === '' ? {} : { 'content-type': contentType };
+      // Bytes, not a string: fetch would label a string body text/plain.
+      const lane = await send(`/v2/models/${model}/infer`, Buffer.from(body), headers);
+      const viaQuery = await send(`/v2/models/${model}/infer?via=express`, Buffer.from(body), headers);
+      const viaGzip = await send(`/v2/models/${model}/infer`, gzipSync(body), { ...headers, 'content-encoding': 'gzip' });
+      for (const other of [viaQuery, viaGzip]) {
+        if (name === 'malformed JSON') {
+          // The parse error's wording comes from the JSON parser; the status and code must agree.
+          assert.deepEqual({ ...other, body: JSON.parse(other.body.toString()).code }, { ...lane, body: JSON.parse(lane.body.toString()).code });
+        } else {
+          assert.deepEqual(other, lane);
+        }
+      }
+      if (name.startsWith('an inference')) assert.equal(lane.status, 200, lane.body.toString());
+    });
+  }
+});
+
 describe('feature service slow or down', () => {
   test('slow source: the default is used within the deadline; a feature without a default → 422 within the deadline', async () => {
     features.setMode({ delayMs: 2_000 });

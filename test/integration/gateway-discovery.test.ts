@@ -69,10 +69,21 @@ test('through the gateway: Consul-discovered workers share traffic, a new one jo
   workers.push(restarted);
   await eventually('the restarted worker back in rotation', async () => (await modelInferCount(restarted)) > 20, 20_000);
 
+  const completed = [...load.calls];
   const calls = await load.stop();
   const failed = calls.filter((call) => call.status !== 200);
-  const failedAroundKill = calls.slice(beforeKill).filter((call) => call.status !== 200);
-  console.log(`gateway discovery: ${calls.length} REST calls, ${failed.length} failed (${failedAroundKill.length} after the SIGKILL); new worker got traffic ${joinMs.toFixed(0)} ms after it was serving`);
-  assert.deepEqual(failed.slice(0, 3), [], `failed calls: ${failed.length}`);
+  console.log(`gateway discovery: ${calls.length} REST calls, ${failed.length} failed, all around the SIGKILL; new worker got traffic ${joinMs.toFixed(0)} ms after it was serving`);
+  // A join and a graceful stop lose nothing.
+  assert.deepEqual(completed.slice(0, beforeKill).filter((call) => call.status !== 200), [], 'no call before the SIGKILL failed');
+  // A SIGKILL may fail only predictions already on their way to the killed worker whose answer had
+  // begun: those that provably never reached it are retried on another worker, and no others are,
+  // so a request that crashed a worker is never sent to the next one. Those were issued before the
+  // kill (in issue order, the first `beforeKill + CALLERS`) and are told the worker was unavailable.
+  const issuedAfterKill = calls.slice(beforeKill + CALLERS);
+  assert.deepEqual(issuedAfterKill.filter((call) => call.status !== 200), [], 'no prediction issued after the SIGKILL failed');
+  for (const call of failed) {
+    assert.equal(call.status, 503, call.body);
+    assert.equal((JSON.parse(call.body) as { error: { code: string } }).error.code, 'UPSTREAM_UNAVAILABLE', call.body);
+  }
   assert.ok(joinMs < 3_000, `a newly registered worker gets traffic within about a second (took ${joinMs.toFixed(0)} ms)`);
 });

@@ -113,6 +113,8 @@ export interface GoalStanding {
 }
 
 const cpuOf = (result: SeriesResult, role: string) => result.cpu[role]?.usPerRequest ?? Number.NaN;
+/** CPU µs per request of the front's main thread (NaN when it was not measured). */
+const mainThreadOf = (result: SeriesResult) => result.frontMainThread?.usPerRequest ?? Number.NaN;
 const range = (value: Spread, digits: number, unit = '') =>
   value.rounds > 1 && value.min !== value.max ? `${value.median.toFixed(digits)}${unit} (${value.min.toFixed(digits)}–${value.max.toFixed(digits)})` : `${value.median.toFixed(digits)}${unit}`;
 
@@ -160,7 +162,7 @@ export function goalStandings(results: SeriesResult[]): GoalStanding[] {
   const events = paired(results, 'gateway-full-events-on@saturation', 'gateway-full-events-off@saturation', (x, y) => 1 - x.throughputPerS / y.throughputPerS);
   const eventsCapacity = paired(results, 'gateway-full-events-on@saturation', 'gateway-full-events-off@saturation', (x, y) => 1 - x.capacityPerS / y.capacityPerS);
   const percent = (value: Spread) => range({ ...value, median: value.median * 100, min: value.min * 100, max: value.max * 100 }, 1, ' %');
-  const eventsMainThread = paired(results, 'gateway-full-events-on@saturation', 'gateway-full-events-off@saturation', (x, y) => (x.frontMainThread?.usPerRequest ?? Number.NaN) / (y.frontMainThread?.usPerRequest ?? Number.NaN) - 1);
+  const eventsMainThread = paired(results, 'gateway-full-events-on@saturation', 'gateway-full-events-off@saturation', (x, y) => mainThreadOf(x) / mainThreadOf(y) - 1);
   judge(events, (median) => Math.abs(median) <= 0.1, 'Events on vs off: throughput difference (positive: events on is slower)', '≤ 10 % either way',
     (value) => `${percent(value)}${eventsCapacity === undefined ? '' : `; CPU-bound estimate ${percent(eventsCapacity)}`}${eventsMainThread === undefined ? '' : `; the gateway's main thread: ${percent(eventsMainThread)} CPU per request`}`,
     has('gateway-full-events-on@saturation') ? undefined : 'the events-on series is not available or not valid');
@@ -170,7 +172,7 @@ export function goalStandings(results: SeriesResult[]): GoalStanding[] {
 /** The ratios the goals use, and a few more, for the JSON report. */
 export function ratios(results: SeriesResult[]): Record<string, Spread | undefined> {
   const front = (x: SeriesResult, y: SeriesResult) => cpuOf(x, 'front') / cpuOf(y, 'front');
-  const mainThread = (x: SeriesResult, y: SeriesResult) => (x.frontMainThread?.usPerRequest ?? Number.NaN) / (y.frontMainThread?.usPerRequest ?? Number.NaN);
+  const mainThread = (x: SeriesResult, y: SeriesResult) => mainThreadOf(x) / mainThreadOf(y);
   const total = (x: SeriesResult) => Object.entries(x.cpu).filter(([role]) => role !== 'loadGenerator').reduce((sum, [, use]) => sum + use.usPerRequest, 0);
   return {
     gatewayEventsOnVsNaiveThroughput: paired(results, 'gateway-full-events-on@saturation', 'naive-express-grpc@saturation', (x, y) => x.throughputPerS / y.throughputPerS),

@@ -1,8 +1,6 @@
 import { Ajv } from 'ajv';
 import {
-  decodeInferOutputs,
   elementCount,
-  encodeInferInputs,
   InfermeshError,
   isDatatype,
   tensorFromJson,
@@ -25,6 +23,7 @@ import {
   type BinaryInputRef,
   type InferBody,
 } from './binary-tensor-extension.js';
+import { inferOnVariant } from './infer-on-variant.js';
 import { predictionServedEvent } from './prediction-event.js';
 
 /** `POST /v2/models/{model}/infer` body of the Open Inference Protocol REST binding. */
@@ -174,16 +173,15 @@ export async function inferRest(model: ServedModel, body: InferBody, requestId: 
   }
   // The REST binding carries no entity: the experiment's policy picks a variant unstickily.
   const routing = routeRequest(model, {}, dependencies);
-  const outputNames = [...requested.keys()];
-  const callOptions = { deadline: new Date(dependencies.now() + model.config.deadlineMs), requestId };
   // Batched with concurrent predictions of the same variant (/v1 and /v2 alike) when the variant batches.
-  const batcher = routing.variant.batcher;
-  const answer =
-    batcher !== undefined
-      ? await batcher.infer({ tensors, outputs: outputNames, ...callOptions })
-      : await routing.variant.pool
-          .infer({ modelName: model.config.workerModel ?? model.name, id: request.id ?? requestId, ...encodeInferInputs(tensors), outputs: outputNames.map((name) => ({ name })) }, callOptions)
-          .then((result) => ({ outputs: decodeInferOutputs(result.response), modelVersion: result.response.modelVersion }));
+  const answer = await inferOnVariant(routing.variant, {
+    workerModel: model.config.workerModel ?? model.name,
+    id: request.id ?? requestId,
+    tensors,
+    outputs: [...requested.keys()],
+    deadline: new Date(dependencies.now() + model.config.deadlineMs),
+    requestId,
+  });
   const binary: Buffer[] = [];
   const outputs = answer.outputs.map((tensor) => {
     const described = { name: tensor.name, datatype: tensor.datatype, shape: tensor.shape };

@@ -1,10 +1,11 @@
-import { decodeInferOutputs, encodeInferInputs, InfermeshError, tensorToJson, type EventPublisher, type JsonTensorValue, type Logger } from '@infermesh/shared';
+import { encodeInferInputs, InfermeshError, tensorToJson, type EventPublisher, type JsonTensorValue, type Logger } from '@infermesh/shared';
 import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import { buildInputTensors } from '../models/build-input-tensors.js';
 import type { ServedModel } from '../models/served-model.js';
 import { routeRequest, type VariantRouterDependencies } from '../experiments/variant-router.js';
 import type { FeedbackTokenSigner } from '../feedback/feedback-token-signer.js';
 import type { ShadowRunner } from '../experiments/shadow/shadow-runner.js';
+import { inferOnVariant } from './infer-on-variant.js';
 import { predictionServedEvent, type PredictionFacts } from './prediction-event.js';
 
 /** The answer to `POST /v1/models/{model}/predict`. */
@@ -88,10 +89,7 @@ export async function predict(model: ServedModel, body: unknown, requestId: stri
     const outputNames = config.outputs ?? [];
     const workerRequest = () => ({ modelName: config.workerModel ?? model.name, id: requestId, ...encodeInferInputs(tensors), outputs: outputNames.map((name) => ({ name })) });
     const callOptions = { deadline: new Date(deadline), requestId };
-    const batcher = routing.variant.batcher;
-    const live = batcher !== undefined
-      ? await batcher.infer({ tensors, outputs: outputNames, ...callOptions })
-      : await routing.variant.pool.infer(workerRequest(), callOptions).then((result) => ({ outputs: decodeInferOutputs(result.response), modelVersion: result.response.modelVersion }));
+    const live = await inferOnVariant(routing.variant, { workerModel: config.workerModel ?? model.name, id: requestId, tensors, outputs: outputNames, ...callOptions });
     const liveOutputs = live.outputs;
     const version = live.modelVersion;
     dependencies.shadows.shadow(model, workerRequest, liveOutputs, { ...callOptions, predictionId, liveVariant: variant, liveVersion: version });

@@ -7,10 +7,15 @@ export interface EncodedEvent {
   /** UTF-8 length of `line`. */
   bytes: number;
   type: EventInput['type'];
+  /** The envelope's `partitionkey`. */
+  partitionKey: string;
+  /** The envelope's `time`, milliseconds since the epoch. */
+  timeMs: number;
 }
 
 /** Wraps `event` in its envelope and serialises it as one NDJSON line; throws if `data` is not serialisable. */
 export function encodeEventLine(event: EventInput, context: EnvelopeContext): EncodedEvent {
-  const line = `${JSON.stringify(createEnvelope(event, context))}\n`;
-  return { line, bytes: Buffer.byteLength(line), type: event.type };
+  const envelope = createEnvelope(event, context);
+  const line = `${JSON.stringify(envelope)}\n`;
+  return { line, bytes: Buffer.byteLength(line), type: event.type, partitionKey: envelope.partitionkey, timeMs: context.timeMs };
 }

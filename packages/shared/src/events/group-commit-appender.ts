@@ -2,8 +2,8 @@ import { open, stat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InfermeshError } from '../errors/infermesh-error.js';
 
-/** Options of a {@link GroupCommitAppender}. */
-export interface GroupCommitAppenderOptions {
+/** Options of a {@link GroupCommitAppender}; `Tag` is what the caller keeps per line (its event type, say). */
+export interface GroupCommitAppenderOptions<Tag> {
   dir: string;
   /** File name of a segment, e.g. `events-00000000000000000007.ndjson`. */
   fileName(segment: number): string;
@@ -16,17 +16,17 @@ export interface GroupCommitAppenderOptions {
   /** Milliseconds since the epoch, for segment ages. */
   now(): number;
   /** After each write: the segment, its size now, and the tags of the lines written. */
-  onCommitted?(segment: number, size: number, tags: readonly string[]): void;
+  onCommitted?(segment: number, size: number, tags: readonly Tag[]): void;
   /** A write failed: its lines are not durable and their appends resolve anyway. */
-  onWriteFailed?(error: unknown, tags: readonly string[]): void;
+  onWriteFailed?(error: unknown, tags: readonly Tag[]): void;
   /** A segment was closed for good at `size` bytes; the next write opens a new segment. */
   onSealed?(segment: number, size: number): void;
 }
 
 /** Lines waiting for the next write; every append in it resolves when that write completes. */
-class Batch {
+class Batch<Tag> {
   readonly lines: string[] = [];
-  readonly tags: string[] = [];
+  readonly tags: Tag[] = [];
   bytes = 0;
   readonly done: Promise<void>;
   resolve!: () => void;
@@ -41,8 +41,8 @@ class Batch {
  * once, and appends made while a write is in progress go together into the next single write.
  * Many concurrent publishers thus cost few system calls, and none waits for a timer.
  */
-export class GroupCommitAppender {
-  private pending: Batch | undefined;
+export class GroupCommitAppender<Tag = string> {
+  private pending: Batch<Tag> | undefined;
   private inFlightBytes = 0;
   /** True while a drain loop runs; cleared by the loop itself in the same tick it finds nothing left. */
   private draining = false;
@@ -53,7 +53,7 @@ export class GroupCommitAppender {
   private active: { segment: number; size: number; openedAtMs: number } | undefined;
   private nextSegment: number;
 
-  constructor(private readonly options: GroupCommitAppenderOptions) {
+  constructor(private readonly options: GroupCommitAppenderOptions<Tag>) {
     this.nextSegment = options.firstSegment;
   }
 
@@ -76,9 +76,9 @@ export class GroupCommitAppender {
    * Queues `line` (ending in a newline; `bytes` is its UTF-8 length) for the next write. Resolves
    * when that write has completed or failed (failures go to `onWriteFailed`); never rejects.
    */
-  append(line: string, bytes: number, tag: string): Promise<void> {
+  append(line: string, bytes: number, tag: Tag): Promise<void> {
     if (this.closed) throw new InfermeshError('SHUTTING_DOWN', 'the appender is closed');
-    const batch = (this.pending ??= new Batch());
+    const batch = (this.pending ??= new Batch<Tag>());
     batch.lines.push(line);
     batch.tags.push(tag);
     batch.bytes += bytes;
@@ -130,7 +130,7 @@ export class GroupCommitAppender {
     }
   }
 
-  private async write(batch: Batch): Promise<void> {
+  private async write(batch: Batch<Tag>): Promise<void> {
     try {
       if (this.active !== undefined && this.active.size > 0 && this.active.size + batch.bytes > this.options.maxSegmentBytes) await this.seal();
       const { handle, active } = await this.openIfNeeded();

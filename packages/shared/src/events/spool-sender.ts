@@ -6,6 +6,7 @@ import type { EventMetrics } from './event-metrics.js';
 import type { EventSink } from './event-publisher.js';
 import type { EventSpool, SpoolSegment } from './event-spool.js';
 import { readLines } from './read-lines.js';
+import type { SpoolTail } from './spool-tail.js';
 import { readSpooledEvent, type SpooledEvent } from './spooled-event.js';
 
 /** Milliseconds the sender sleeps when idle before looking at the spool again (it is also woken by every write). */
@@ -17,6 +18,8 @@ export const OUTAGE_ERROR_AFTER_MS = 60_000;
 /** Options of a {@link SpoolSender}. */
 export interface SpoolSenderOptions {
   spool: EventSpool;
+  /** The events last written, in memory: sent from there when it holds them, read from the files otherwise. */
+  tail: SpoolTail;
   sink: EventSink;
   logger: Logger;
   metrics: EventMetrics;
@@ -31,9 +34,8 @@ export interface SpoolSenderOptions {
   lingerMs: number;
 }
 
-/** Events read from one segment, to be sent and acknowledged together. */
-interface Batch {
-  segment: SpoolSegment;
+/** Events of one segment from its acknowledged offset on. */
+interface Read {
   events: SpooledEvent[];
   /** Offset after the batch's last line. */
   end: number;
@@ -41,12 +43,18 @@ interface Batch {
   lines: number;
 }
 
+/** Events read from one segment, to be sent and acknowledged together. */
+interface Batch extends Read {
+  segment: SpoolSegment;
+}
+
 class StopDeadline extends Error {}
 
 /**
- * Drains the spool into the sink: reads a batch back from the segment files (so memory holds one
- * batch, whatever the backlog), sends it until the sink acknowledges it, records the acknowledged
- * offset, deletes finished segments, and backs off while the sink is unavailable.
+ * Drains the spool into the sink: takes a batch from the spool's in-memory tail while it keeps up,
+ * else reads it back from the segment files (so memory stays bounded, whatever the backlog), sends
+ * it until the sink acknowledges it, records the acknowledged offset, deletes finished segments,
+ * and backs off while the sink is unavailable.
  */
 export class SpoolSender {
   private loop: Promise<void> | undefined;
@@ -132,7 +140,7 @@ export class SpoolSender {
   }
 
   private async readBatch(): Promise<Batch | undefined> {
-    const { spool } = this.options;
+    const { spool, tail } = this.options;
     for (;;) {
       const segment = spool.segments[0];
       if (segment === undefined) return undefined;
@@ -142,35 +150,44 @@ export class SpoolSender {
         await spool.remove(segment);
         continue;
       }
-      const handle = await this.readerFor(segment);
-      const chunk = await readLines(handle, segment.acked, segment.size, { bufferBytes: this.options.batchMaxBytes, maxLines: this.batchLimit });
-      if (chunk.lines.length === 0) {
-        if (!chunk.partial || !segment.sealed) return undefined;
-        // A process killed mid-write left half a line: its publish() never resolved, so no response promised it.
-        this.options.logger.warn({ segment: segment.sequence, offset: segment.acked, bytes: segment.size - segment.acked }, 'skipping a torn last line in the spool');
-        await spool.acknowledge(segment, segment.size, 0);
-        continue;
-      }
-      if (this.shouldLinger(segment, chunk.lines.length)) {
+      const held = tail.peek(segment.sequence, segment.acked, this.batchLimit, this.options.batchMaxBytes);
+      const read = held === undefined ? await this.readFile(segment) : { ...held, lines: held.events.length };
+      if (read === 'torn') continue;
+      if (read === undefined) return undefined;
+      if (this.shouldLinger(segment, read.lines)) {
         // Fewer, fuller requests: at a steady trickle, each send would otherwise carry a handful of events.
         this.lingered = true;
         await new Promise((resolve) => setTimeout(resolve, this.options.lingerMs));
         continue;
       }
       this.lingered = false;
-      const events: SpooledEvent[] = [];
-      for (const line of chunk.lines) {
-        const event = readSpooledEvent(line.text);
-        if (event !== undefined) {
-          events.push(event);
-        } else {
-          this.options.logger.warn({ segment: segment.sequence, offset: line.start }, 'skipping an unreadable line in the spool');
-          this.options.drops.drop('corrupt');
-        }
-      }
-      this.oldestInFlightMs = events[0]?.timeMs;
-      return { segment, events, end: chunk.end, lines: chunk.lines.length };
+      this.oldestInFlightMs = read.events[0]?.timeMs;
+      return { segment, ...read };
     }
+  }
+
+  /** The next lines of `segment` from its files; `torn` when a torn last line was skipped, undefined when nothing complete is there yet. */
+  private async readFile(segment: SpoolSegment): Promise<Read | 'torn' | undefined> {
+    const handle = await this.readerFor(segment);
+    const chunk = await readLines(handle, segment.acked, segment.size, { bufferBytes: this.options.batchMaxBytes, maxLines: this.batchLimit });
+    if (chunk.lines.length === 0) {
+      if (!chunk.partial || !segment.sealed) return undefined;
+      // A process killed mid-write left half a line: its publish() never resolved, so no response promised it.
+      this.options.logger.warn({ segment: segment.sequence, offset: segment.acked, bytes: segment.size - segment.acked }, 'skipping a torn last line in the spool');
+      await this.options.spool.acknowledge(segment, segment.size, 0);
+      return 'torn';
+    }
+    const events: SpooledEvent[] = [];
+    for (const line of chunk.lines) {
+      const event = readSpooledEvent(line.text);
+      if (event !== undefined) {
+        events.push(event);
+      } else {
+        this.options.logger.warn({ segment: segment.sequence, offset: line.start }, 'skipping an unreadable line in the spool');
+        this.options.drops.drop('corrupt');
+      }
+    }
+    return { events, end: chunk.end, lines: chunk.lines.length };
   }
 
   /** Sends until acknowledged; `stopped` when stopping cut it short, `reread` to retry in smaller batches. */

@@ -76,7 +76,7 @@ function feedback(index: number): EventInput {
   };
 }
 
-function start(dir: string, sink: EventSink): SpooledEventPublisher {
+function start(dir: string, sink: EventSink, tailBytes: number): SpooledEventPublisher {
   return new SpooledEventPublisher({
     dir,
     sink,
@@ -90,23 +90,24 @@ function start(dir: string, sink: EventSink): SpooledEventPublisher {
     segmentBytes: 700,
     segmentMaxAgeMs: 5,
     stopGraceMs: 0,
+    tailBytes,
   });
 }
 
-async function run(script: readonly Action[]): Promise<void> {
+async function run(script: readonly Action[], tailBytes: number): Promise<void> {
   const parent = mkdtempSync(join(tmpdir(), 'spool-property-'));
   try {
-    await runIn(join(parent, 'spool'), script);
+    await runIn(join(parent, 'spool'), script, tailBytes);
   } finally {
     rmSync(parent, { recursive: true, force: true });
   }
 }
 
-async function runIn(dir: string, script: readonly Action[]): Promise<void> {
+async function runIn(dir: string, script: readonly Action[], tailBytes: number): Promise<void> {
   const delivered: EventEnvelope[] = [];
   let published = 0;
   let sink = new ManualSink(delivered);
-  let publisher = start(dir, sink);
+  let publisher = start(dir, sink, tailBytes);
   await publisher.start();
   for (const action of script) {
     switch (action.kind) {
@@ -127,13 +128,13 @@ async function runIn(dir: string, script: readonly Action[]): Promise<void> {
         // Sends still unanswered are abandoned, as when a process dies with a batch in flight.
         await publisher.stop();
         sink = new ManualSink(delivered);
-        publisher = start(dir, sink);
+        publisher = start(dir, sink, tailBytes);
         await publisher.start();
         break;
     }
   }
   await publisher.stop();
-  const final = start(dir, new ManualSink(delivered, true));
+  const final = start(dir, new ManualSink(delivered, true), tailBytes);
   await final.start();
   await until('every spooled event delivered', () => final.queued === 0);
   await final.stop();
@@ -153,6 +154,9 @@ async function runIn(dir: string, script: readonly Action[]): Promise<void> {
   assert.equal(idsByEvent.size, published, 'nothing delivered that was not published');
 }
 
+/** No tail (every batch read back from the files), one that holds a few events (batches from both), and the default. */
+const tailSizes = fc.constantFrom(0, 1_000, 4 * 1024 ** 2);
+
 test('whatever the interleaving of publish, ack, failure and restart, every event is delivered at least once under one id', async () => {
-  await fc.assert(fc.asyncProperty(actions, run), { numRuns: 40 });
+  await fc.assert(fc.asyncProperty(actions, tailSizes, run), { numRuns: 60 });
 });

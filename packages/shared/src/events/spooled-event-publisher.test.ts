@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -121,6 +121,52 @@ test('events reach the sink in order, valid, and acknowledged segments are delet
   assert.equal(await metric(registry, 'infermesh_events_queued'), 0);
   assert.equal(await metric(registry, 'infermesh_events_spool_bytes'), 0);
   await events.stop();
+});
+
+/** A sink that holds its first send until released, then acknowledges everything. */
+class GatedSink extends ScriptedSink {
+  release: () => void = () => undefined;
+  held = false;
+  private readonly gate = new Promise<void>((resolve) => (this.release = resolve));
+  override send(events: readonly SpooledEvent[]): Promise<void> {
+    if (this.held) return super.send(events);
+    this.held = true;
+    return this.gate.then(() => super.send(events));
+  }
+}
+
+/** Publishes 10 events, overwrites the last 9 on disk while the first is in flight, and returns what the sink got. */
+async function deliveredAfterOverwrite(tailBytes: number): Promise<{ delivered: EventEnvelope[]; corrupt: number }> {
+  const dir = spoolDir();
+  const sink = new GatedSink();
+  const { publisher: events, registry } = publisher(dir, sink, { tailBytes, lingerMs: 0 });
+  await events.start();
+  await events.publish(served(0));
+  await eventually('the first send', () => sink.held);
+  await Promise.all(Array.from({ length: 9 }, (_, index) => events.publish(served(index + 1))));
+  const [segment] = segmentFiles(dir);
+  const file = join(dir, segment!);
+  const text = readFileSync(file, 'utf8');
+  const firstLineEnd = text.indexOf('\n') + 1;
+  writeFileSync(file, text.slice(0, firstLineEnd) + text.slice(firstLineEnd).replace(/[^\n]/g, 'x'));
+  sink.release();
+  await eventually('nothing queued', async () => (await metric(registry, 'infermesh_events_queued')) === 0);
+  await events.stop();
+  return { delivered: sink.delivered, corrupt: await metric(registry, 'infermesh_events_dropped_total', { reason: 'corrupt' }) };
+}
+
+test('a sender that keeps up sends the events it just wrote from memory, the same bytes as the spool lines, without reading them back', async () => {
+  const fromMemory = await deliveredAfterOverwrite(64 * 1024);
+  assert.deepEqual(
+    fromMemory.delivered.map((envelope) => (envelope.data as { requestId: string }).requestId),
+    Array.from({ length: 10 }, (_, index) => `req-${index}`),
+  );
+  for (const envelope of fromMemory.delivered) assert.deepEqual(validateEvent(envelope), []);
+  assert.equal(fromMemory.corrupt, 0);
+  // Without the in-memory tail the same events are read back from the (overwritten) file.
+  const fromDisk = await deliveredAfterOverwrite(0);
+  assert.equal(fromDisk.delivered.length, 1);
+  assert.equal(fromDisk.corrupt, 9);
 });
 
 test('a restart resends exactly the unacknowledged events, with their ids', async () => {

@@ -14,6 +14,8 @@ import { EventSpool } from './event-spool.js';
 import { GroupCommitAppender } from './group-commit-appender.js';
 import { SPOOL_SEGMENT_NAMING } from './segment-files.js';
 import { SpoolSender } from './spool-sender.js';
+import { DEFAULT_SPOOL_TAIL_BYTES, SpoolTail, type WrittenEvent } from './spool-tail.js';
+import { spooledEventOfLine } from './spooled-event.js';
 
 /** Largest spool on disk, bytes (1 GiB); new events are dropped and counted beyond it. */
 export const DEFAULT_SPOOL_MAX_BYTES = 1024 ** 3;
@@ -57,6 +59,8 @@ export interface SpooledEventPublisherOptions {
   segmentBytes?: number;
   segmentMaxAgeMs?: number;
   maxEventBytes?: number;
+  /** Bytes of the latest events kept in memory, so a sender that keeps up does not read them back from disk (0: always read back). */
+  tailBytes?: number;
   batchMaxEvents?: number;
   batchMaxBytes?: number;
   /** Milliseconds a batch that is not full waits for more events (0: send at once). */
@@ -85,8 +89,9 @@ export class SpooledEventPublisher implements EventPublisher {
   private readonly maxBytes: number;
   private readonly maxEventBytes: number;
   private readonly spool: EventSpool;
+  private readonly tail: SpoolTail;
   private readonly sender: SpoolSender;
-  private appender: GroupCommitAppender | undefined;
+  private appender: GroupCommitAppender<WrittenEvent> | undefined;
   private lock: DirectoryLock | undefined;
   private rollTimer: NodeJS.Timeout | undefined;
   private state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
@@ -101,8 +106,10 @@ export class SpooledEventPublisher implements EventPublisher {
     this.metrics = new EventMetrics(options.registry);
     this.drops = new DropReporter(this.logger, this.metrics, this.now);
     this.spool = new EventSpool(options.dir, this.logger, options.fsync ?? false, this.now);
+    this.tail = new SpoolTail(options.tailBytes ?? DEFAULT_SPOOL_TAIL_BYTES);
     this.sender = new SpoolSender({
       spool: this.spool,
+      tail: this.tail,
       sink: options.sink,
       logger: this.logger,
       metrics: this.metrics,
@@ -138,22 +145,23 @@ export class SpooledEventPublisher implements EventPublisher {
     if (tookOverFrom !== undefined) this.logger.warn({ dir: this.options.dir, pid: tookOverFrom }, 'took over the spool of a process that is gone');
     try {
       const firstSegment = await this.spool.load();
-      this.appender = new GroupCommitAppender({
+      this.appender = new GroupCommitAppender<WrittenEvent>({
         dir: this.options.dir,
         fileName: (segment) => SPOOL_SEGMENT_NAMING.fileName(segment),
         firstSegment,
         maxSegmentBytes: this.options.segmentBytes ?? Math.min(DEFAULT_SPOOL_SEGMENT_BYTES, Math.max(64 * 1024, Math.floor(this.maxBytes / 16))),
         fsync: this.options.fsync ?? false,
         now: this.now,
-        onCommitted: (segment, size, types) => {
-          this.spool.committed(segment, size, types.length);
+        onCommitted: (segment, size, written) => {
+          this.spool.committed(segment, size, written.length);
+          this.tail.committed(segment, size, written);
           this.sender.notify();
         },
         onSealed: (segment, size) => {
           this.spool.sealed(segment, size);
           this.sender.notify();
         },
-        onWriteFailed: (error, types) => this.drops.drop('write_failed', types.length, (error as Error).message),
+        onWriteFailed: (error, written) => this.drops.drop('write_failed', written.length, (error as Error).message),
       });
       await this.options.sink.start();
     } catch (error) {
@@ -176,7 +184,8 @@ export class SpooledEventPublisher implements EventPublisher {
         this.drops.drop('closed');
         return RESOLVED;
       }
-      const { line, bytes, type } = encodeEventLine(event, { source: this.options.source, id: this.randomId(), timeMs: this.now() });
+      const encoded = encodeEventLine(event, { source: this.options.source, id: this.randomId(), timeMs: this.now() });
+      const { bytes } = encoded;
       if (bytes > this.maxEventBytes) {
         this.drops.drop('too_large', 1, `a ${event.type} event of ${bytes} bytes exceeds ${this.maxEventBytes}`);
         return RESOLVED;
@@ -185,7 +194,7 @@ export class SpooledEventPublisher implements EventPublisher {
         this.drops.drop('spool_full', 1, `the spool ${this.options.dir} holds ${this.spool.bytes} bytes (limit ${this.maxBytes}); is Kafka reachable?`);
         return RESOLVED;
       }
-      return appender.append(line, bytes, type);
+      return appender.append(encoded.line, bytes, { event: spooledEventOfLine(encoded), bytes });
     } catch (error) {
       this.drops.drop('unserializable', 1, (error as Error).message);
       return RESOLVED;

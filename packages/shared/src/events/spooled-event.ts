@@ -1,3 +1,4 @@
+import type { EncodedEvent } from './encode-event-line.js';
 import type { EventEnvelope } from './event-envelope.js';
 import { isEventType, type EventType } from './event-types.js';
 
@@ -37,4 +38,9 @@ export function spooledEventOf(envelope: EventEnvelope): SpooledEvent {
   const event = readSpooledEvent(JSON.stringify(envelope));
   if (event === undefined) throw new TypeError(`not a complete envelope of a known type: ${envelope.type}`);
   return event;
+}
+
+/** The spooled form of a line just encoded for the spool: what reading that line back would give, without reading it. */
+export function spooledEventOfLine(encoded: EncodedEvent): SpooledEvent {
+  return { json: encoded.line.slice(0, -1), type: encoded.type, partitionKey: encoded.partitionKey, timeMs: encoded.timeMs };
 }

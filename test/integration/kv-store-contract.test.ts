@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -97,3 +97,26 @@ for (const [name, makeStore] of stores) {
     });
   });
 }
+
+describe('file KV store, edited by hand', () => {
+  test('an edit in place (same file, same size) and a deletion are seen by the next poll', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'kv-'));
+    const kv = new FileKvStore(root, 20);
+    await kv.compareAndSet('models/a/config', '{"v":1}', 0);
+    await kv.compareAndSet('models/b/config', '{"v":2}', 0);
+    const first = await kv.waitForPrefixChange('models/', 0, { waitMs: 100 });
+    const path = join(root, 'models', 'a', 'config');
+    const inode = statSync(path).ino;
+    const woke = kv.waitForPrefixChange('models/', first.index, { waitMs: 20_000 });
+    // Long enough for several polls to find nothing changed, then the same bytes' length rewritten where they are.
+    setTimeout(() => writeFileSync(path, '{"v":3}'), 300);
+    const edited = await woke;
+    assert.equal(statSync(path).ino, inode, 'edited in place, not replaced');
+    assert.deepEqual(edited.entries.map((entry) => entry.value), ['{"v":3}', '{"v":2}']);
+    const current = await kv.waitForChange('models/a/config', 0, { waitMs: 100 });
+    assert.equal(current.entry?.value, '{"v":3}');
+    const gone = kv.waitForChange('models/a/config', current.index, { waitMs: 20_000 });
+    setTimeout(() => rmSync(path), 100);
+    assert.equal((await gone).entry, undefined);
+  });
+});

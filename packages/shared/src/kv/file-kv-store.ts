@@ -26,13 +26,21 @@ function indexOf(value: string): number {
   return Number.parseInt(createHash('sha256').update(value).digest('hex').slice(0, 12), 16) || 1;
 }
 
+/** A file's identity and last change as stat reports them: equal stamps, same content. */
+function stampOf(stats: { ino: number; size: number; mtimeMs: number; ctimeMs: number }): string {
+  return `${stats.ino}:${stats.size}:${stats.mtimeMs}:${stats.ctimeMs}`;
+}
+
 /**
  * The registry as a directory: each key is a file holding its value, readable and editable
  * by hand. Compare-and-set takes a lock file so concurrent CLI processes cannot both win;
- * waits poll the file, which works on every filesystem (fs.watch does not).
+ * waits poll the file, which works on every filesystem (fs.watch does not). A poll stats each
+ * file and reads only those whose stamp changed, so a quiet registry costs a stat per key.
  */
 export class FileKvStore implements KvStore {
   readonly description: string;
+  /** The last value read of each file, with the stamp it had. */
+  private readonly reads = new Map<string, { stamp: string; entry: KvEntry }>();
 
   constructor(
     private readonly root: string,
@@ -47,10 +55,18 @@ export class FileKvStore implements KvStore {
   }
 
   async get(key: string): Promise<KvEntry | undefined> {
+    const path = this.pathOf(key);
     try {
-      const value = await readFile(this.pathOf(key), 'utf8');
-      return { key, value, index: indexOf(value) };
+      const stamp = stampOf(await stat(path));
+      const known = this.reads.get(path);
+      if (known?.stamp === stamp) return known.entry;
+      const value = await readFile(path, 'utf8');
+      const entry = { key, value, index: indexOf(value) };
+      // A write between the stat and the read leaves a stamp older than the value: the next poll reads again.
+      this.reads.set(path, { stamp, entry });
+      return entry;
     } catch (error) {
+      this.reads.delete(path);
       if ((error as NodeJS.ErrnoException).code === 'ENOENT' || (error as NodeJS.ErrnoException).code === 'EISDIR') return undefined;
       throw error;
     }
@@ -102,8 +118,8 @@ export class FileKvStore implements KvStore {
     const deadline = Date.now() + options.waitMs;
     for (;;) {
       const entries = await this.list(prefix);
-      // One index for the whole prefix: a digest of every key and value under it.
-      const current = entries.length === 0 ? NOTHING_INDEX : indexOf(entries.map((entry) => `${entry.key}\u0000${entry.value}`).join('\u0001'));
+      // One index for the whole prefix: a digest of every key and its value's digest.
+      const current = entries.length === 0 ? NOTHING_INDEX : indexOf(entries.map((entry) => `${entry.key}\u0000${entry.index}`).join('\u0001'));
       if (index === 0 || current !== index || Date.now() >= deadline || options.signal?.aborted) return { entries, index: current };
       await sleep(Math.min(this.pollIntervalMs, Math.max(0, deadline - Date.now())), undefined, { signal: options.signal }).catch(() => undefined);
     }

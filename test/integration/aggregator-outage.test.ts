@@ -32,6 +32,7 @@ async function recordEquals(kv: Awaited<ReturnType<typeof aggregatorTestSetup>>[
   }, WAIT_MS, 250).catch((error: Error) => assert.fail(`${error.message}\npublished: ${sorted(last)}\nrecount:   ${sorted(expected)}`));
 }
 
+/** Log lines reach stdout in batches, at most 200 ms after they are written: callers wait for them. */
 const logged = (aggregator: WorkerProcess, message: string, level: string) =>
   aggregator.logs.some((line) => line.includes(`"msg":"${message}"`) && line.includes(`"level":"${level}"`));
 
@@ -55,7 +56,7 @@ test('Kafka stopped and restarted: records keep being published from the stored 
   const during = (await publishedRecord(kv))!;
   await eventually('records still published while Kafka is down', async () => ((await publishedRecord(kv))?.sequence ?? 0) >= during.sequence + 3, WAIT_MS, 200);
   assert.equal(sorted(evidenceOf(await publishedRecord(kv))), sorted(before), 'the same evidence, stamped again');
-  assert.ok(logged(aggregator, 'Kafka unavailable; retrying', 'warn'), 'the outage is logged at WARN');
+  await eventually('the outage is logged at WARN', () => logged(aggregator, 'Kafka unavailable; retrying', 'warn'), 5_000);
 
   await broker.start();
   await eventually('upstream_up{kafka} back to 1', async () => (await kafkaUp()) === 1, WAIT_MS, 200);
@@ -66,7 +67,7 @@ test('Kafka stopped and restarted: records keep being published from the stored 
   for (const batch of sends.slice(half)) await resumed.send(batch.map(spooledEventOf));
   const expected = await recountTopics(brokers, topics, count(sends));
   await recordEquals(kv, expected);
-  assert.ok(logged(aggregator, 'Kafka reachable again', 'info'), 'the end of the outage is logged at INFO');
+  await eventually('the end of the outage is logged at INFO', () => logged(aggregator, 'Kafka reachable again', 'info'), 5_000);
   t.diagnostic(`${count(sends)} messages; record #${during.sequence} at the outage, published again while Kafka was down; final ${sorted(expected)}`);
   assert.equal(await aggregator.stop(), 0);
 });
@@ -93,14 +94,14 @@ test('Consul stopped and restarted: publications fail and are counted, upstream_
     (await metric('infermesh_aggregator_record_publish_failures_total', { reason: 'unavailable' })) > 0 &&
     (await metric('infermesh_aggregator_state_writes_total', { outcome: 'failed' })) > 0 &&
     (await metric('infermesh_aggregator_record_age_seconds')) >= 2, WAIT_MS, 200);
-  assert.ok(logged(aggregator, 'Consul unavailable; retrying', 'warn'), 'the outage is logged at WARN');
+  await eventually('the outage is logged at WARN', () => logged(aggregator, 'Consul unavailable; retrying', 'warn'), 5_000);
 
   await agent.start();
   for (const batch of sends.slice(2 * third)) await sink.send(batch);
   const expected = await recountTopics(brokers, topics, count(sends));
   await recordEquals(kv, expected);
   await eventually('upstream_up{consul} back to 1', async () => (await metric('infermesh_aggregator_upstream_up', { upstream: 'consul' })) === 1, WAIT_MS, 200);
-  assert.ok(logged(aggregator, 'Consul reachable again', 'info'), 'the end of the outage is logged at INFO');
+  await eventually('the end of the outage is logged at INFO', () => logged(aggregator, 'Consul reachable again', 'info'), 5_000);
   const failures = await metric('infermesh_aggregator_record_publish_failures_total', { reason: 'unavailable' });
   t.diagnostic(`${count(sends)} messages; record #${sequence} before the outage, ${failures} publications failed during it; final ${sorted(expected)}`);
   assert.equal(await aggregator.stop(), 0);

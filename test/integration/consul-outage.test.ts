@@ -44,7 +44,8 @@ test('Consul stopped and restarted mid-run: serving never stops, and a promote a
   assert.deepEqual(calls.filter((call) => call.error !== undefined).map((call) => call.error), []);
   assert.deepEqual(versionRuns(calls), ['v1', 'v2']);
   assert.ok(duringOutage > 100, `calls kept being served during the outage (${duringOutage})`);
-  assert.ok(worker.logs.some((line) => line.includes('reachable again; resuming from the last index')));
+  // Log lines reach stdout in batches, at most 200 ms after they are written.
+  await eventually('the recovery logged', () => worker.logs.some((line) => line.includes('reachable again; resuming from the last index')), 5_000);
   const metrics = await (await fetch(`http://127.0.0.1:${worker.metricsPort}/metrics`)).text();
   assert.match(metrics, /infermesh_worker_registry_errors_total [1-9]/);
   assert.match(metrics, /infermesh_worker_reloads_total 2/);

@@ -244,7 +244,8 @@ describe('feature service slow or down', () => {
     await eventually('down source in use', async () => (await post('/v1/models/churn/predict', { entity: { userId: 'u1' }, inputs: { age: 1, tenureYears: 1 } })).body?.defaultedFeatures?.length === 2, 10_000);
     const metrics = await (await fetch(`${base}/metrics`)).text();
     assert.match(metrics, /infermesh_gateway_enrichment_failures_total\{source="down-source",reason="network"\} [1-9]/);
-    assert.ok(gateway.logs.some((line) => line.includes('"source":"down-source"') && line.includes('"reason":"network"')));
+    // Log lines reach stdout in batches, at most 200 ms after they are written.
+    await eventually('the failing source logged', () => gateway.logs.some((line) => line.includes('"source":"down-source"') && line.includes('"reason":"network"')), 5_000);
   });
 });
 

@@ -329,7 +329,8 @@ describe('through a gateway process: shared calls and bounded responses', () => 
       assert.equal(body.default, false);
       assert.deepEqual(body.defaultedFeatures?.sort(), ['avgBasket', 'visits']);
       assert.equal(await gatewayMetric('infermesh_gateway_enrichment_failures_total', { source, reason: 'invalid_response' }), 1);
-      assert.ok(gateway.logs.some((line) => line.includes(`"source":"${source}"`) && line.includes(message)), `a WARN says: ${message}`);
+      // Log lines reach stdout in batches, at most 200 ms after they are written.
+      await eventually(`a WARN saying: ${message}`, () => gateway.logs.some((line) => line.includes(`"source":"${source}"`) && line.includes(message)), 5_000);
       // The gateway hung up instead of reading on: the server saw its response cut short, having
       // handed the socket no more than kernel buffers hold, far from 50 MB or forever.
       await eventually('the feature service to see the connection closed', () => features.abandoned() === 1 && features.inFlight() === 0, STUCK_MS);

@@ -109,7 +109,8 @@ describe('hot reload from Consul KV', () => {
       assert.deepEqual(versionRuns(calls), ['v2']);
     }
     for (const worker of workers) {
-      assert.ok(worker.logs.some((line) => line.includes('"level":"warn"') && line.includes('new version rejected') && line.includes('ARTIFACT_CHECKSUM_MISMATCH')));
+      // Log lines reach stdout in batches, at most 200 ms after they are written.
+      await eventually('the rejection logged at WARN', () => worker.logs.some((line) => line.includes('"level":"warn"') && line.includes('new version rejected') && line.includes('ARTIFACT_CHECKSUM_MISMATCH')), 5_000);
     }
     for (const entry of await catalog()) assert.equal(entry.Checks.every((check) => check.Status === 'passing'), true, 'health stays SERVING');
     // Back to a good version: the next change is picked up as usual.

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -76,4 +76,32 @@ test('requestSeal closes the active segment; the next append opens a new one; cl
   await log.close();
   assert.throws(() => log.append(lineOf(3), 8, 'x'), /closed/);
   assert.deepEqual(readdirSync(dir).sort(), [naming.fileName(1), naming.fileName(2)]);
+});
+
+test('a write the disk refuses (ENOSPC) resolves its appends, reports their tags, seals the segment, and the next write goes to a new one', async () => {
+  const dir = tempDir();
+  // Segment 1 is Linux's /dev/full: opening it succeeds and every write fails with ENOSPC, as on a full disk.
+  symlinkSync('/dev/full', join(dir, naming.fileName(1)));
+  const commits: { segment: number; size: number; count: number }[] = [];
+  const failures: { code: string | undefined; tags: readonly string[] }[] = [];
+  const sealed: number[] = [];
+  const log = new GroupCommitAppender({
+    dir,
+    fileName: (segment) => naming.fileName(segment),
+    firstSegment: 1,
+    maxSegmentBytes: 1024,
+    fsync: false,
+    now: () => 0,
+    onCommitted: (segment, size, tags) => commits.push({ segment, size, count: tags.length }),
+    onWriteFailed: (error, tags) => failures.push({ code: (error as NodeJS.ErrnoException).code, tags }),
+    onSealed: (segment) => sealed.push(segment),
+  });
+  await Promise.all([log.append(lineOf(1), 8, 'a'), log.append(lineOf(2), 8, 'b')]);
+  assert.deepEqual(failures, [{ code: 'ENOSPC', tags: ['a', 'b'] }]);
+  assert.deepEqual(commits, []);
+  assert.deepEqual(sealed, [1]);
+  await log.append(lineOf(3), 8, 'c');
+  assert.deepEqual(commits, [{ segment: 2, size: 8, count: 1 }]);
+  assert.equal(readFileSync(join(dir, naming.fileName(2)), 'utf8'), lineOf(3));
+  await log.close();
 });

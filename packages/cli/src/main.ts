@@ -1,17 +1,7 @@
 #!/usr/bin/env node
-import type { Command } from './commands/command.js';
-import { EXIT_USAGE } from './commands/command.js';
-import { inferCommand } from './commands/infer-command.js';
-import { workerCommand } from './commands/worker-command.js';
-import { modelsCommand } from './commands/models-command.js';
-import { gatewayCommand } from './commands/gateway-command.js';
-import { eventsCommand } from './commands/events-command.js';
-import { aggregateCommand } from './commands/aggregate-command.js';
-import { upCommand } from './commands/up-command.js';
-import { simulateCommand } from './commands/simulate-command.js';
 import { CLI_VERSION } from './cli-version.js';
-
-const COMMANDS: readonly Command[] = [upCommand, gatewayCommand, workerCommand, aggregateCommand, modelsCommand, eventsCommand, simulateCommand, inferCommand];
+import { COMMANDS } from './command-catalog.js';
+import { EXIT_USAGE } from './commands/command.js';
 
 function usage(): string {
   const width = Math.max(...COMMANDS.map((command) => command.name.length)) + 2;
@@ -36,11 +26,12 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
     process.stdout.write(`${CLI_VERSION}\n`);
     return 0;
   }
-  const command = COMMANDS.find((candidate) => candidate.name === name);
-  if (command === undefined) {
+  const entry = COMMANDS.find((candidate) => candidate.name === name);
+  if (entry === undefined) {
     process.stderr.write(`infermesh: unknown command '${name}'\n\n${usage()}\n`);
     return EXIT_USAGE;
   }
+  const command = await entry.load();
   if (rest.includes('--help') || rest.includes('-h')) {
     process.stdout.write(`${command.help()}\n`);
     return 0;

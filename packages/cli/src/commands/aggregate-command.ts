@@ -7,8 +7,6 @@ import { serveUntilSignal } from './serve-until-signal.js';
 
 /** `infermesh aggregate`: the experiment aggregator service every gateway replica routes by. */
 export const aggregateCommand: Command = {
-  name: 'aggregate',
-  summary: 'count trials and rewards from Kafka and publish each experiment\'s record to Consul',
   help: () =>
     [
       'Usage: infermesh aggregate --consul URL --kafka-brokers HOST:PORT[,HOST:PORT] [options]',

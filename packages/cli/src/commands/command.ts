@@ -1,7 +1,5 @@
-/** A CLI subcommand: `run` returns the process exit code. */
+/** A CLI subcommand, once loaded: `run` returns the process exit code. */
 export interface Command {
-  name: string;
-  summary: string;
   help(): string;
   run(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number>;
 }

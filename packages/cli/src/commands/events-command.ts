@@ -128,8 +128,6 @@ async function tail(request: TailRequest): Promise<void> {
 
 /** `infermesh events tail`: follow business events from Kafka or the NDJSON event files. */
 export const eventsCommand: Command = {
-  name: 'events',
-  summary: 'follow business events (predictions, feedback, reloads) from Kafka or the event files',
   help: () => HELP,
   async run(argv, env) {
     const [subcommand, ...rest] = argv;

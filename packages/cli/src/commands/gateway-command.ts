@@ -8,8 +8,6 @@ import { CLI_VERSION } from '../cli-version.js';
 
 /** `infermesh gateway`: the HTTP entry point for prediction clients. */
 export const gatewayCommand: Command = {
-  name: 'gateway',
-  summary: 'serve predictions over HTTP (v1 predict and Open Inference Protocol v2 REST)',
   help: () =>
     [
       'Usage: infermesh gateway [--consul URL | --registry-dir DIR] [options]',

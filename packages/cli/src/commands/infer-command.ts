@@ -18,8 +18,6 @@ const CALL_TIMEOUT_SECONDS = 10;
 
 /** `infermesh infer`: call a worker with JSON inputs; prints JSON outputs. */
 export const inferCommand: Command = {
-  name: 'infer',
-  summary: 'call a worker: JSON inputs in, JSON outputs out',
   help: () =>
     [
       'Usage: infermesh infer --target HOST:PORT --model NAME \'{"input": [[...]], ...}\'',

@@ -55,8 +55,6 @@ const HELP = [
 
 /** `infermesh models`: publish, promote, roll back and inspect model versions. */
 export const modelsCommand: Command = {
-  name: 'models',
-  summary: 'publish, promote, roll back and inspect model versions in the registry',
   help: () => HELP,
   async run(argv, env) {
     const [subcommand, ...rest] = argv;

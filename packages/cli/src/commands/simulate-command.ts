@@ -30,8 +30,6 @@ function describe(tally: SimulationTally): string {
 
 /** `infermesh simulate`: synthetic users with feedback, to watch an experiment learn. */
 export const simulateCommand: Command = {
-  name: 'simulate',
-  summary: 'send simulated users with feedback to a model, to watch an experiment learn',
   help: () => HELP,
   async run(argv) {
     let options: Parameters<typeof simulateUsers>[0];

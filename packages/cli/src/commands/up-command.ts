@@ -32,8 +32,6 @@ const HELP = [
 
 /** `infermesh up`: the whole mesh in one command (what `npm start` runs). */
 export const upCommand: Command = {
-  name: 'up',
-  summary: 'run a whole mesh locally: gateway, two worker variants, a Thompson experiment, events',
   help: () => HELP,
   async run(argv, env) {
     let values: { dir: string; port: string; 'worker-port': string; 'aggregator-port': string; consul?: string | undefined; 'kafka-brokers'?: string | undefined };

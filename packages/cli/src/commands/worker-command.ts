@@ -8,8 +8,6 @@ import { CLI_VERSION } from '../cli-version.js';
 
 /** `infermesh worker`: serve one model version over gRPC. */
 export const workerCommand: Command = {
-  name: 'worker',
-  summary: 'serve one model artifact over gRPC (Open Inference Protocol v2)',
   help: () =>
     [
       'Usage: infermesh worker --model NAME --deployment D (--consul URL | --registry-dir DIR) [--register] [options]',

@@ -33,6 +33,11 @@ test('a line logged by a quiet process reaches stdout on its own, without more l
   assert.ok(LOG_FLUSH_INTERVAL_MS <= 1_000);
 });
 
+test('after a burst, the lines left in the buffer reach stdout on their own while the process stays quiet', async () => {
+  const { lines } = await run(['5000', 'wait'], (seen) => seen.length >= 5_000);
+  assert.equal(lines.length, 5_000, 'every line arrived before the test gave up (20 s) and killed the process');
+});
+
 test('buffered lines are all written when the process exits, or crashes', async () => {
   for (const then of ['exit', 'throw']) {
     const { lines } = await run(['5000', then]);

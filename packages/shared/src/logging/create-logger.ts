@@ -24,15 +24,33 @@ export interface LoggerOptions {
  * or a power cut loses the last moments.
  */
 export function createLogger(options: LoggerOptions): Logger {
-  return pino(
-    {
-      level: options.level,
-      base: { service: options.service },
-      timestamp: pino.stdTimeFunctions.isoTime,
-      formatters: { level: (label) => ({ level: label }) },
-    },
-    options.destination ?? pino.destination({ dest: 1, sync: false, minLength: LOG_BUFFER_BYTES, periodicFlush: LOG_FLUSH_INTERVAL_MS }),
-  );
+  const settings = {
+    level: options.level,
+    base: { service: options.service },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    formatters: { level: (label: string) => ({ level: label }) },
+  };
+  if (options.destination !== undefined) return pino(settings, options.destination);
+  const stdout = pino.destination({ dest: 1, sync: false, minLength: LOG_BUFFER_BYTES });
+  // A flush is due only after something was logged: a quiet process makes no writes and no wake-ups
+  // (sonic-boom's own periodicFlush writes every interval, logged or not).
+  let flushTimer: NodeJS.Timeout | undefined;
+  let loggedSinceFlush = false;
+  const flush = (): void => {
+    flushTimer = undefined;
+    stdout.flush();
+    // A flush during a write in flight does nothing, and lines logged meanwhile stay buffered: look once more.
+    if (loggedSinceFlush) {
+      loggedSinceFlush = false;
+      flushTimer = setTimeout(flush, LOG_FLUSH_INTERVAL_MS).unref();
+    }
+  };
+  const flushSoon = (line: string): string => {
+    loggedSinceFlush = true;
+    flushTimer ??= setTimeout(flush, LOG_FLUSH_INTERVAL_MS).unref();
+    return line;
+  };
+  return pino({ ...settings, hooks: { streamWrite: flushSoon } }, stdout);
 }
 
 export type { Logger };

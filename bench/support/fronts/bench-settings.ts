@@ -17,6 +17,16 @@ export const DEFAULT_LIGHT_CONCURRENCY = 8;
 /** Distinct entity ids the requests rotate through: warm feature cache, sticky experiment positions (BENCH_USERS). */
 export const DEFAULT_USERS = 1_000;
 
+/**
+ * How a series is loaded: saturation (as many requests as the front answers), light (a fixed
+ * low rate), or light with the vCPUs kept awake (the same rate while a busy loop at idle
+ * priority per CPU keeps the machine from halting idle vCPUs, whose wake-up costs this VM
+ * about a millisecond per hop: what the code adds, without the machine's wake-ups).
+ */
+export type LoadKind = 'saturation' | 'light' | 'light-awake';
+/** Every load kind, in the order a front runs them. */
+export const LOAD_KINDS: readonly LoadKind[] = ['saturation', 'light', 'light-awake'];
+
 /** The run's settings. */
 export interface BenchSettings {
   durationS: number;
@@ -33,15 +43,15 @@ export interface BenchSettings {
   kafka: boolean;
   /** Run only the stages whose name contains one of these (BENCH_STAGES, comma-separated); empty runs all. */
   stages: string[];
-  /** Loads to run (BENCH_LOADS, comma-separated: saturation, light); both by default. */
-  loads: ('saturation' | 'light')[];
+  /** Loads to run (BENCH_LOADS, comma-separated: saturation, light, light-awake); all by default. */
+  loads: LoadKind[];
   /** When set (BENCH_CPU_PROF_DIR), every gateway runs under `node --cpu-prof` writing its profile there. */
   cpuProfileDir?: string;
 }
 
 /** True when the run measures only part of the benchmark (or under a profiler): its results are printed, not written. */
 export function isPartialRun(settings: BenchSettings): boolean {
-  return settings.stages.length > 0 || settings.loads.length < 2 || settings.cpuProfileDir !== undefined;
+  return settings.stages.length > 0 || settings.loads.length < LOAD_KINDS.length || settings.cpuProfileDir !== undefined;
 }
 
 /** Reads the settings from `env`; a malformed number stops the bench with the variable's name. */
@@ -59,11 +69,11 @@ export function readBenchSettings(env: NodeJS.ProcessEnv = process.env): BenchSe
     return value;
   };
   const list = (name: string): string[] => (env[name] ?? '').split(',').map((item) => item.trim()).filter((item) => item !== '');
-  const loads = (given: string[]): ('saturation' | 'light')[] => {
-    if (given.length === 0) return ['saturation', 'light'];
-    const unknown = given.filter((load) => load !== 'saturation' && load !== 'light');
-    if (unknown.length > 0) throw new Error(`BENCH_LOADS takes saturation and light, got "${unknown.join(',')}"`);
-    return given as ('saturation' | 'light')[];
+  const loads = (given: string[]): LoadKind[] => {
+    if (given.length === 0) return [...LOAD_KINDS];
+    const unknown = given.filter((load) => !(LOAD_KINDS as readonly string[]).includes(load));
+    if (unknown.length > 0) throw new Error(`BENCH_LOADS takes ${LOAD_KINDS.join(', ')}, got "${unknown.join(',')}"`);
+    return LOAD_KINDS.filter((load) => given.includes(load));
   };
   return {
     durationS: integer('BENCH_DURATION_S', DEFAULT_DURATION_S),

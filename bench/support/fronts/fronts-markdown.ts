@@ -24,7 +24,7 @@ export function seriesTable(summaries: SeriesSummary[], unavailable: Unavailable
       .join(', ');
     const name = summary.valid ? summary.front : `${summary.front} — **invalid**: ${summary.invalidReasons.join('; ')}`;
     lines.push(
-      `| ${name} | ${summary.load} | ${rate(summary.throughputPerS)} | ${summary.load === 'light' ? '—' : rate(summary.capacityPerS)} | ${latency(summary.latencyMs.p50)} | ${latency(summary.latencyMs.p99)} | ${latency(summary.latencyMs.p999)} | ` +
+      `| ${name} | ${summary.load} | ${rate(summary.throughputPerS)} | ${summary.load === 'saturation' ? rate(summary.capacityPerS) : '—'} | ${latency(summary.latencyMs.p50)} | ${latency(summary.latencyMs.p99)} | ${latency(summary.latencyMs.p999)} | ` +
         `${number(cpu.front)} | ${cpu.kserve === undefined ? number(modelServer) : `${number(modelServer)} (KServe)`} | ${others || '—'} | ${number(cpu.loadGenerator)} | ${batching(summary)} | ${number(summary.otherCores, 2)} | ${number(summary.stealCores, 2)} | ${number(summary.referenceWorkCpuMs)} |`,
     );
   }

@@ -4,8 +4,12 @@
  * `npm test` (which finds tests under bench/ too).
  */
 import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { test } from 'node:test';
+import { eventually } from '../../../test/support/load-generator.js';
+import { keepCpusAwake } from './awake-cpus.js';
+import type { LoadKind } from './bench-settings.js';
 import { moduleOf, pidOfProfileFile, summariseCpuProfile, type CpuProfile } from './cpu-profile-summary.js';
 import { callTree, flameGraphSvg } from './flame-graph.js';
 import { replaceBetween } from './fronts-markdown.js';
@@ -27,7 +31,7 @@ function load(overrides: Partial<LoadResult> = {}): LoadResult {
   };
 }
 
-function series(id: string, loadKind: 'saturation' | 'light', round: number, overrides: Partial<SeriesResult> = {}): SeriesResult {
+function series(id: string, loadKind: LoadKind, round: number, overrides: Partial<SeriesResult> = {}): SeriesResult {
   return {
     id,
     front: id,
@@ -112,6 +116,79 @@ test('goals: the gateway with events on is judged against the naive hop; a missi
   assert.equal(standings.find((goal) => goal.goal.startsWith('Events on vs off'))?.status, 'not available');
   assert.equal(standings.find((goal) => goal.goal.startsWith('Light load'))?.status, 'not available');
 });
+
+test('goals: light load compares the gateway and the worker under the same load, and the awake row only the awake series', () => {
+  const p50 = (ms: number) => ({ latencyMs: { mean: ms, p50: ms, p90: ms, p99: ms, p999: ms, max: ms } });
+  const results = [
+    series('gateway-full-events-on', 'saturation', 1),
+    series('worker-grpc', 'light', 1, p50(2)),
+    series('gateway-full-events-on', 'light', 1, p50(3.5)),
+    series('worker-grpc', 'light-awake', 1, p50(1)),
+    series('gateway-full-events-on', 'light-awake', 1, p50(1.3)),
+  ];
+  const standings = goalStandings(results);
+  const light = standings.find((goal) => goal.goal.startsWith('Light load'));
+  const awake = standings.find((goal) => goal.goal.includes('vCPUs kept awake'));
+  assert.deepEqual([light?.status, light?.measured.split(';')[0]], ['not met', '1.50 ms']);
+  assert.deepEqual([awake?.status, awake?.measured.split(';')[0]], ['met', '0.30 ms']);
+  // Without awake series the awake row is not available rather than judged from the plain light ones.
+  assert.equal(goalStandings(results.filter((result) => result.load !== 'light-awake')).find((goal) => goal.goal.includes('vCPUs kept awake'))?.status, 'not available');
+});
+
+/** The scheduling policy of a process (man 7 sched: 0 SCHED_OTHER, 5 SCHED_IDLE), from /proc/<pid>/sched. */
+function schedulingPolicy(pid: number): number | undefined {
+  const match = /^policy\s*:\s*(\d+)/m.exec(readFileSync(`/proc/${pid}/sched`, 'utf8'));
+  return match === null ? undefined : Number(match[1]);
+}
+
+test('keeping the vCPUs awake: one busy loop per CPU at idle priority, using CPU, gone after stop', async () => {
+  const awake = await keepCpusAwake();
+  try {
+    assert.equal(awake.pids.length, cpus().length);
+    assert.equal(awake.policy, 'SCHED_IDLE', 'chrt from util-linux is on this machine');
+    // chrt sets the policy and then execs the loop: look until every loop runs under it.
+    await eventually('every loop at SCHED_IDLE', () => awake.pids.every((pid) => schedulingPolicy(pid) === 5), 5_000);
+    await eventually('the loops using CPU', () => awake.cpuMs() > 0, 10_000);
+  } finally {
+    await awake.stop();
+  }
+  assert.deepEqual(awake.pids.filter((pid) => existsSync(`/proc/${pid}`)), []);
+});
+
+test('a light-awake series runs its load with the loops going, reports their cores apart from other load, and stops them', async () => {
+  let loopsDuringMeasure: number[] = [];
+  const result = await measureSeries(
+    {
+      id: 'x',
+      front: 'x',
+      load: 'light-awake',
+      processes: [],
+      warmUp: async () => load(),
+      measure: async () => {
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        // The loops are this process's children running the spin script.
+        loopsDuringMeasure = childrenRunning('for (;;) {}');
+        return load();
+      },
+    },
+    1,
+  );
+  assert.equal(loopsDuringMeasure.length, cpus().length);
+  assert.ok(result.machine.awakeCores !== undefined && result.machine.awakeCores >= 0);
+  assert.deepEqual(loopsDuringMeasure.filter((pid) => existsSync(`/proc/${pid}`)), []);
+});
+
+/** Pids of this process's children whose command line contains `text`. */
+function childrenRunning(text: string): number[] {
+  const children = readFileSync(`/proc/${process.pid}/task/${process.pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  return children.filter((pid) => {
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(text);
+    } catch {
+      return false;
+    }
+  });
+}
 
 test('goals: worker batching pairs the batched and unbatched worker; events on vs off is judged either way', () => {
   const results = [

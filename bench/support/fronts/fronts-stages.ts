@@ -10,7 +10,7 @@ import { FULL_MODEL, kafkaEventArgs, ndjsonEventArgs, NO_EXPERIMENT_MODEL, RAW_M
 import { runGhz } from './ghz-load.js';
 import type { LoadResult } from './load-result.js';
 import { measureSeries, type MeasuredProcess, type SeriesPlan, type SeriesResult } from './measure-series.js';
-import type { BenchSettings } from './bench-settings.js';
+import type { BenchSettings, LoadKind } from './bench-settings.js';
 import { primeGateway } from './prime-gateway.js';
 import { runVegeta } from './vegeta-load.js';
 import { runWrk, USER_PLACEHOLDER, type HttpTarget } from './wrk-load.js';
@@ -57,14 +57,14 @@ export interface BenchEnvironment {
 export interface UnavailableSeries {
   id: string;
   front: string;
-  load: 'saturation' | 'light';
+  load: LoadKind;
   reason: string;
 }
 
 /** A stage: the series it would run, and how to run them in one round. */
 export interface Stage {
   name: string;
-  series: { id: string; front: string; load: 'saturation' | 'light' }[];
+  series: { id: string; front: string; load: LoadKind }[];
   /** Set when the stage cannot run here; its series are then reported as not available. */
   unavailable?: string;
   run(round: number, onResult: (result: SeriesResult) => void): Promise<void>;
@@ -81,16 +81,17 @@ function httpSaturation(env: BenchEnvironment, target: HttpTarget): SeriesLoad {
   };
 }
 
-function httpLight(env: BenchEnvironment, target: HttpTarget): SeriesLoad {
+/** The light rate; `light-awake` is the same load, measured while the vCPUs are kept awake (see measure-series.ts). */
+function httpLight(env: BenchEnvironment, target: HttpTarget, load: Exclude<LoadKind, 'saturation'> = 'light'): SeriesLoad {
   const { lightRatePerS, warmUpS, durationS } = env.settings;
   return {
-    load: 'light',
+    load,
     warmUp: () => runVegeta(env.tools.vegeta, target, lightRatePerS, warmUpS),
     measure: () => runVegeta(env.tools.vegeta, target, lightRatePerS, durationS),
   };
 }
 
-function grpcLoad(env: BenchEnvironment, address: string, load: 'saturation' | 'light'): SeriesLoad {
+function grpcLoad(env: BenchEnvironment, address: string, load: LoadKind): SeriesLoad {
   const { connections, lightConcurrency, lightRatePerS, warmUpS, durationS } = env.settings;
   const shape = load === 'saturation' ? { concurrency: connections, connections: 1 } : { concurrency: lightConcurrency, connections: 1, ratePerS: lightRatePerS };
   const run = (seconds: number): Promise<LoadResult> => runGhz(env.tools.ghz, address, env.inferRequest, { ...shape, durationS: seconds });
@@ -151,6 +152,7 @@ export function frontsStages(env: BenchEnvironment): Stage[] {
         { id: 'plain-http', front: 'plain node:http answering a constant', load: 'saturation' },
         // At light load: what one HTTP request costs in latency on this machine, with the same client as the gateway's light series.
         { id: 'plain-http', front: 'plain node:http answering a constant', load: 'light' },
+        { id: 'plain-http', front: 'plain node:http answering a constant', load: 'light-awake' },
       ],
       run: (round, onResult) =>
         withFront(
@@ -159,7 +161,7 @@ export function frontsStages(env: BenchEnvironment): Stage[] {
           (front) => {
             const to = target(env, front.port, `/v1/models/${env.workerModel}/predict`, PREDICT_BODY);
             const common = { id: 'plain-http', front: 'plain node:http answering a constant', processes: [frontOf(front), worker] };
-            return [{ ...common, ...httpSaturation(env, to) }, { ...common, ...httpLight(env, to) }];
+            return [{ ...common, ...httpSaturation(env, to) }, { ...common, ...httpLight(env, to) }, { ...common, ...httpLight(env, to, 'light-awake') }];
           },
           round,
           onResult,
@@ -170,6 +172,7 @@ export function frontsStages(env: BenchEnvironment): Stage[] {
       series: [
         { id: 'worker-grpc', front: workerFront, load: 'saturation' },
         { id: 'worker-grpc', front: workerFront, load: 'light' },
+        { id: 'worker-grpc', front: workerFront, load: 'light-awake' },
       ],
       run: async (round, onResult) => {
         for (const load of env.settings.loads) {
@@ -203,6 +206,7 @@ export function frontsStages(env: BenchEnvironment): Stage[] {
       series: [
         { id: 'naive-express-grpc', front: 'naive express + one grpc-js ModelInfer per request', load: 'saturation' },
         { id: 'naive-express-grpc', front: 'naive express + one grpc-js ModelInfer per request', load: 'light' },
+        { id: 'naive-express-grpc', front: 'naive express + one grpc-js ModelInfer per request', load: 'light-awake' },
       ],
       run: (round, onResult) =>
         withFront(
@@ -211,7 +215,7 @@ export function frontsStages(env: BenchEnvironment): Stage[] {
           (front) => {
             const to = target(env, front.port, `/v1/models/${env.workerModel}/predict`, PREDICT_BODY);
             const common = { id: 'naive-express-grpc', front: 'naive express + one grpc-js ModelInfer per request', processes: [frontOf(front), worker], ...workerMetrics };
-            return [{ ...common, ...httpSaturation(env, to) }, { ...common, ...httpLight(env, to) }];
+            return [{ ...common, ...httpSaturation(env, to) }, { ...common, ...httpLight(env, to) }, { ...common, ...httpLight(env, to, 'light-awake') }];
           },
           round,
           onResult,
@@ -222,6 +226,7 @@ export function frontsStages(env: BenchEnvironment): Stage[] {
       series: [
         { id: 'gateway-full-events-on', front: fullOn, load: 'saturation' },
         { id: 'gateway-full-events-on', front: fullOn, load: 'light' },
+        { id: 'gateway-full-events-on', front: fullOn, load: 'light-awake' },
       ],
       ...(kafkaUnavailable === undefined ? {} : { unavailable: kafkaUnavailable }),
       run: (round, onResult) =>
@@ -231,7 +236,7 @@ export function frontsStages(env: BenchEnvironment): Stage[] {
           (front) => {
             const to = target(env, front.port, `/v1/models/${FULL_MODEL}/predict`, PREDICT_BODY);
             const common = { id: 'gateway-full-events-on', front: fullOn, processes: [frontOf(front), worker, features, ...kafkaProcess], gatewayMetricsUrl: `http://127.0.0.1:${front.port}/metrics`, ...workerMetrics, expectEvents: true };
-            return [{ ...common, ...httpSaturation(env, to) }, { ...common, ...httpLight(env, to) }];
+            return [{ ...common, ...httpSaturation(env, to) }, { ...common, ...httpLight(env, to) }, { ...common, ...httpLight(env, to, 'light-awake') }];
           },
           round,
           onResult,
@@ -242,6 +247,7 @@ export function frontsStages(env: BenchEnvironment): Stage[] {
       series: [
         { id: 'gateway-full-events-off', front: fullOff, load: 'saturation' },
         { id: 'gateway-full-events-off', front: fullOff, load: 'light' },
+        { id: 'gateway-full-events-off', front: fullOff, load: 'light-awake' },
         { id: 'gateway-no-experiment', front: noExperiment, load: 'saturation' },
         { id: 'gateway-v2-rest', front: v2Rest, load: 'saturation' },
       ],
@@ -256,6 +262,7 @@ export function frontsStages(env: BenchEnvironment): Stage[] {
             return [
               { id: 'gateway-full-events-off', front: fullOff, processes: enrichedProcesses, ...metrics, expectEvents, ...httpSaturation(env, full) },
               { id: 'gateway-full-events-off', front: fullOff, processes: enrichedProcesses, ...metrics, expectEvents, ...httpLight(env, full) },
+              { id: 'gateway-full-events-off', front: fullOff, processes: enrichedProcesses, ...metrics, expectEvents, ...httpLight(env, full, 'light-awake') },
               { id: 'gateway-no-experiment', front: noExperiment, processes: enrichedProcesses, ...metrics, expectEvents, ...httpSaturation(env, target(env, front.port, `/v1/models/${NO_EXPERIMENT_MODEL}/predict`, PREDICT_BODY)) },
               { id: 'gateway-v2-rest', front: v2Rest, processes: [frontOf(front), worker], ...metrics, ...httpSaturation(env, target(env, front.port, `/v2/models/${RAW_MODEL}/infer`, INFER_BODY)) },
             ];

@@ -5,6 +5,8 @@
 import { createHash } from 'node:crypto';
 import { cpus, loadavg } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { keepCpusAwake, type AwakeCpus } from './awake-cpus.js';
+import type { LoadKind } from './bench-settings.js';
 import type { LatencyMs, LoadResult } from './load-result.js';
 import { machineCpuMs, mainThreadCpuMs, processTreeCpuMs } from './process-cpu.js';
 import { scrapeMetrics, sumOf, type MetricsScrape } from './prometheus-text.js';
@@ -51,7 +53,7 @@ export interface SeriesPlan {
   id: string;
   /** Human-readable name of what is measured. */
   front: string;
-  load: 'saturation' | 'light';
+  load: LoadKind;
   processes: MeasuredProcess[];
   warmUp(): Promise<LoadResult>;
   measure(): Promise<LoadResult>;
@@ -95,7 +97,7 @@ export interface WorkerBatching {
 export interface SeriesResult {
   id: string;
   front: string;
-  load: 'saturation' | 'light';
+  load: LoadKind;
   round: number;
   tool: LoadResult['tool'];
   valid: boolean;
@@ -125,7 +127,15 @@ export interface SeriesResult {
    * Busy cores of the whole machine during the window; those of processes outside the series
    * (other agents, the bench itself); and cores the hypervisor stole from this machine.
    */
-  machine: { busyCores: number; otherCores: number; stealCores: number; windowS: number; referenceWorkCpuMs: number };
+  machine: {
+    busyCores: number;
+    otherCores: number;
+    stealCores: number;
+    windowS: number;
+    referenceWorkCpuMs: number;
+    /** Cores the busy loops of a light-awake series used (not counted in `otherCores`). */
+    awakeCores?: number;
+  };
   loadAverage: { before: number[]; after: number[] };
   gateway?: GatewayCounters;
   workerBatching?: WorkerBatching;
@@ -134,6 +144,17 @@ export interface SeriesResult {
 
 /** Runs the warm-up and the measured run of `plan`; never throws for a bad run, it reports it as invalid. */
 export async function measureSeries(plan: SeriesPlan, round: number): Promise<SeriesResult> {
+  if (plan.load !== 'light-awake') return measureWith(plan, round, undefined);
+  // From before the warm-up, so the processes measured settle with their vCPUs awake.
+  const awake = await keepCpusAwake();
+  try {
+    return await measureWith(plan, round, awake);
+  } finally {
+    await awake.stop();
+  }
+}
+
+async function measureWith(plan: SeriesPlan, round: number, awake: AwakeCpus | undefined): Promise<SeriesResult> {
   const warm = await plan.warmUp();
   // Events the warm-up queued must not be sent (and counted) inside the measured window.
   if (plan.gatewayMetricsUrl !== undefined) await waitForEmptySpool(plan.gatewayMetricsUrl);
@@ -143,6 +164,7 @@ export async function measureSeries(plan: SeriesPlan, round: number): Promise<Se
   const loadBefore = loadavg();
   const startedAt = performance.now();
   const machineBefore = machineCpuMs();
+  const awakeBefore = awake?.cpuMs() ?? 0;
   const cpuBefore = plan.processes.map((process) => processTreeCpuMs(process.pid));
   const frontPid = plan.processes.find((process) => process.role === 'front')?.pid;
   const mainBefore = frontPid === undefined ? Number.NaN : mainThreadCpuMs(frontPid);
@@ -157,6 +179,7 @@ export async function measureSeries(plan: SeriesPlan, round: number): Promise<Se
   const cpuAfter = plan.processes.map((process) => processTreeCpuMs(process.pid));
   const mainAfter = frontPid === undefined ? Number.NaN : mainThreadCpuMs(frontPid);
   const machineAfter = machineCpuMs();
+  const awakeMs = (awake?.cpuMs() ?? 0) - awakeBefore;
   const windowMs = performance.now() - startedAt;
   const metricsAfter = plan.gatewayMetricsUrl === undefined ? undefined : await scrapeMetrics(plan.gatewayMetricsUrl);
   const workerAfter = plan.workerMetricsUrl === undefined ? undefined : await scrapeMetrics(plan.workerMetricsUrl);
@@ -195,7 +218,14 @@ export async function measureSeries(plan: SeriesPlan, round: number): Promise<Se
     pids: Object.fromEntries(plan.processes.map((process) => [process.role, process.pid])),
     monotonicWindowUs: { start: loadStartUs, end: loadEndUs },
     capacityPerS: (cpus().length * 1e6) / usPerRequest,
-    machine: { busyCores: busyMs / windowMs, otherCores: Math.max(0, busyMs - seriesMs) / windowMs, stealCores: (machineAfter.steal - machineBefore.steal) / windowMs, windowS: windowMs / 1000, referenceWorkCpuMs: referenceWork },
+    machine: {
+      busyCores: busyMs / windowMs,
+      otherCores: Math.max(0, busyMs - seriesMs - awakeMs) / windowMs,
+      stealCores: (machineAfter.steal - machineBefore.steal) / windowMs,
+      windowS: windowMs / 1000,
+      referenceWorkCpuMs: referenceWork,
+      ...(awake === undefined ? {} : { awakeCores: awakeMs / windowMs }),
+    },
     loadAverage: { before: loadBefore, after: loadavg() },
     ...(gateway === undefined ? {} : { gateway }),
     ...(workerBatching === undefined ? {} : { workerBatching }),

@@ -1,6 +1,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { constants, cpus, setPriority } from 'node:os';
+import { killAtExit } from '../../../test/infra/managed-process.js';
 import { processTreeCpuMs } from './process-cpu.js';
 
 /** A Node process that spins forever: it never sleeps, so the vCPU it runs on never halts. */
@@ -35,6 +36,8 @@ export async function keepCpusAwake(count: number = cpus().length): Promise<Awak
           ? await started(spawn('chrt', ['--idle', '0', process.execPath, '-e', SPIN_SCRIPT], { stdio: 'ignore' }))
           : await started(spawn(process.execPath, ['-e', SPIN_SCRIPT], { stdio: 'ignore' }));
       loops.push(loop);
+      // A loop must never outlive the bench (Ctrl-C, a crash): it would spin on a shared machine forever.
+      killAtExit(loop);
       if (policy === 'nice 19') setPriority(loop.pid!, constants.priority.PRIORITY_LOW);
     }
   } catch (error) {

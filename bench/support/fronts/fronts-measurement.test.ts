@@ -4,7 +4,9 @@
  * `npm test` (which finds tests under bench/ too).
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import { once } from 'node:events';
 import { cpus } from 'node:os';
 import { test } from 'node:test';
 import { eventually } from '../../../test/support/load-generator.js';
@@ -153,6 +155,20 @@ test('keeping the vCPUs awake: one busy loop per CPU at idle priority, using CPU
     await awake.stop();
   }
   assert.deepEqual(awake.pids.filter((pid) => existsSync(`/proc/${pid}`)), []);
+});
+
+test('busy loops do not outlive a bench that is interrupted (Ctrl-C) while they run', async () => {
+  const script = `import { keepCpusAwake } from ${JSON.stringify(new URL('./awake-cpus.ts', import.meta.url).href)};
+const awake = await keepCpusAwake();
+console.log(awake.pids.join(' '));
+process.kill(process.pid, 'SIGINT');`;
+  const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  await once(child, 'exit');
+  const pids = output.trim().split(' ').map(Number);
+  assert.equal(pids.length, cpus().length, output);
+  await eventually('the loops gone', () => pids.every((pid) => !existsSync(`/proc/${pid}`)), 5_000);
 });
 
 test('a light-awake series runs its load with the loops going, reports their cores apart from other load, and stops them', async () => {

@@ -91,6 +91,11 @@ function httpLight(env: BenchEnvironment, target: HttpTarget, load: Exclude<Load
   };
 }
 
+/** Every HTTP load a front's main series runs: saturation, light, and light with the vCPUs awake. */
+function httpLoads(env: BenchEnvironment, target: HttpTarget): SeriesLoad[] {
+  return [httpSaturation(env, target), httpLight(env, target), httpLight(env, target, 'light-awake')];
+}
+
 function grpcLoad(env: BenchEnvironment, address: string, load: LoadKind): SeriesLoad {
   const { connections, lightConcurrency, lightRatePerS, warmUpS, durationS } = env.settings;
   const shape = load === 'saturation' ? { concurrency: connections, connections: 1 } : { concurrency: lightConcurrency, connections: 1, ratePerS: lightRatePerS };
@@ -161,7 +166,7 @@ export function frontsStages(env: BenchEnvironment): Stage[] {
           (front) => {
             const to = target(env, front.port, `/v1/models/${env.workerModel}/predict`, PREDICT_BODY);
             const common = { id: 'plain-http', front: 'plain node:http answering a constant', processes: [frontOf(front), worker] };
-            return [{ ...common, ...httpSaturation(env, to) }, { ...common, ...httpLight(env, to) }, { ...common, ...httpLight(env, to, 'light-awake') }];
+            return httpLoads(env, to).map((load) => ({ ...common, ...load }));
           },
           round,
           onResult,
@@ -215,7 +220,7 @@ export function frontsStages(env: BenchEnvironment): Stage[] {
           (front) => {
             const to = target(env, front.port, `/v1/models/${env.workerModel}/predict`, PREDICT_BODY);
             const common = { id: 'naive-express-grpc', front: 'naive express + one grpc-js ModelInfer per request', processes: [frontOf(front), worker], ...workerMetrics };
-            return [{ ...common, ...httpSaturation(env, to) }, { ...common, ...httpLight(env, to) }, { ...common, ...httpLight(env, to, 'light-awake') }];
+            return httpLoads(env, to).map((load) => ({ ...common, ...load }));
           },
           round,
           onResult,
@@ -236,7 +241,7 @@ export function frontsStages(env: BenchEnvironment): Stage[] {
           (front) => {
             const to = target(env, front.port, `/v1/models/${FULL_MODEL}/predict`, PREDICT_BODY);
             const common = { id: 'gateway-full-events-on', front: fullOn, processes: [frontOf(front), worker, features, ...kafkaProcess], gatewayMetricsUrl: `http://127.0.0.1:${front.port}/metrics`, ...workerMetrics, expectEvents: true };
-            return [{ ...common, ...httpSaturation(env, to) }, { ...common, ...httpLight(env, to) }, { ...common, ...httpLight(env, to, 'light-awake') }];
+            return httpLoads(env, to).map((load) => ({ ...common, ...load }));
           },
           round,
           onResult,
@@ -260,9 +265,7 @@ export function frontsStages(env: BenchEnvironment): Stage[] {
             const full = target(env, front.port, `/v1/models/${FULL_MODEL}/predict`, PREDICT_BODY);
             const enrichedProcesses = [frontOf(front), worker, features];
             return [
-              { id: 'gateway-full-events-off', front: fullOff, processes: enrichedProcesses, ...metrics, expectEvents, ...httpSaturation(env, full) },
-              { id: 'gateway-full-events-off', front: fullOff, processes: enrichedProcesses, ...metrics, expectEvents, ...httpLight(env, full) },
-              { id: 'gateway-full-events-off', front: fullOff, processes: enrichedProcesses, ...metrics, expectEvents, ...httpLight(env, full, 'light-awake') },
+              ...httpLoads(env, full).map((load) => ({ id: 'gateway-full-events-off', front: fullOff, processes: enrichedProcesses, ...metrics, expectEvents, ...load })),
               { id: 'gateway-no-experiment', front: noExperiment, processes: enrichedProcesses, ...metrics, expectEvents, ...httpSaturation(env, target(env, front.port, `/v1/models/${NO_EXPERIMENT_MODEL}/predict`, PREDICT_BODY)) },
               { id: 'gateway-v2-rest', front: v2Rest, processes: [frontOf(front), worker], ...metrics, ...httpSaturation(env, target(env, front.port, `/v2/models/${RAW_MODEL}/infer`, INFER_BODY)) },
             ];

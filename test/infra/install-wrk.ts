@@ -3,7 +3,8 @@ import { chmod, copyFile, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { infraCacheDir } from './cache-dir.js';
-import { formatElapsed, installOnce, requireTool, runWithProgress, stderrLog, type ProgressLog } from './install-step.js';
+import { fetchDebianPackages, upstreamOf } from './debian-packages.js';
+import { formatElapsed, installOnce, stderrLog, type ProgressLog } from './install-step.js';
 import { removeAtExit } from './managed-process.js';
 
 /**
@@ -56,36 +57,19 @@ export async function ensureWrk(log: ProgressLog = stderrLog): Promise<WrkInstal
 
 /** Downloads both .debs without installing them (nothing lands in /usr) and copies out wrk and libluajit. */
 async function extractWrk(outputDir: string, name: string, log: ProgressLog): Promise<void> {
-  const hint = `wrk comes from Debian's ${WRK_PACKAGE} package (Debian 12 has ${WRK_VERSION}); elsewhere put wrk ${WRK_VERSION} at ${join(outputDir.replace(/\.partial-.*$/, ''), 'bin', 'wrk')}`;
-  requireTool('apt-get', ['--version'], hint);
-  requireTool('dpkg-deb', ['--version'], hint);
   const workDir = await mkdtemp(join(tmpdir(), 'infermesh-wrk-'));
   const unregisterWorkDir = removeAtExit(workDir);
   try {
     const logFile = `${outputDir}.install.log`;
-    const wrkVersion = findPackageVersion(WRK_PACKAGE, (version) => upstreamOf(version) === WRK_VERSION);
-    const luajitVersion = findPackageVersion(LUAJIT_PACKAGE, () => true);
-    if (wrkVersion === undefined || luajitVersion === undefined) {
-      throw new Error(
-        `${name}: apt offers ${WRK_PACKAGE} ${offeredVersions(WRK_PACKAGE).join(', ') || 'none'} and ${LUAJIT_PACKAGE} ${offeredVersions(LUAJIT_PACKAGE).join(', ') || 'none'}; ` +
-          `run 'apt-get update' as root, or update WRK_VERSION in test/infra/install-wrk.ts`,
-      );
-    }
-    log(`${name}: downloading ${WRK_PACKAGE} ${wrkVersion} and ${LUAJIT_PACKAGE} ${luajitVersion} (first use only; log: ${logFile})`);
-    await runWithProgress({
-      name: `${name} download`,
-      command: 'apt-get',
-      args: ['download', `${WRK_PACKAGE}=${wrkVersion}`, `${LUAJIT_PACKAGE}=${luajitVersion}`],
-      cwd: workDir,
-      env: process.env,
+    const { extracted } = await fetchDebianPackages({
+      name,
+      packages: [{ name: WRK_PACKAGE, accept: (version) => upstreamOf(version) === WRK_VERSION }, { name: LUAJIT_PACKAGE }],
+      workDir,
       logFile,
       log,
+      hint: `wrk comes from Debian's ${WRK_PACKAGE} package (Debian 12 has ${WRK_VERSION}); elsewhere put wrk ${WRK_VERSION} at ${join(outputDir.replace(/\.partial-.*$/, ''), 'bin', 'wrk')}`,
+      pinnedIn: 'WRK_VERSION in test/infra/install-wrk.ts',
     });
-    const extracted = join(workDir, 'extracted');
-    await mkdir(extracted);
-    for (const deb of (await readdir(workDir)).filter((file) => file.endsWith('.deb'))) {
-      await runWithProgress({ name: `${name} unpack`, command: 'dpkg-deb', args: ['-x', deb, extracted], cwd: workDir, env: process.env, logFile, log });
-    }
     const library = await findFile(extracted, LUAJIT_SONAME);
     if (library === undefined) throw new Error(`${name}: ${LUAJIT_PACKAGE} holds no ${LUAJIT_SONAME}`);
     await mkdir(join(outputDir, 'bin'), { recursive: true });
@@ -110,21 +94,4 @@ async function findFile(dir: string, name: string): Promise<string | undefined> 
   const entries = await readdir(dir, { recursive: true, withFileTypes: true });
   const found = entries.find((entry) => entry.name === name && !entry.isDirectory());
   return found === undefined ? undefined : join(found.parentPath, found.name);
-}
-
-/** "4.1.0-3+b2" → "4.1.0": the upstream version ends at the Debian revision or a repack suffix. */
-function upstreamOf(version: string): string {
-  return version.replace(/^\d+:/, '').split(/[+~-]/)[0] ?? version;
-}
-
-/** The newest version of `pkg` apt can download that `accept` takes. */
-function findPackageVersion(pkg: string, accept: (version: string) => boolean): string | undefined {
-  return offeredVersions(pkg).find(accept);
-}
-
-/** Versions of the package that apt can download, newest first (`apt-cache madison` order). */
-function offeredVersions(pkg: string): string[] {
-  const result = spawnSync('apt-cache', ['madison', pkg], { encoding: 'utf8' });
-  if (result.status !== 0) return [];
-  return [...new Set(result.stdout.split('\n').map((line) => line.split('|')[1]?.trim()).filter((version): version is string => !!version))];
 }

@@ -5,22 +5,21 @@ import {
   DEFAULT_EVENTS_DIR,
   DEFAULT_KAFKA_CLIENT_ID,
   DEFAULT_TOPIC_PREFIX,
-  describeEvent,
   EVENT_OPTIONS,
   EVENT_TYPES,
   InfermeshError,
   KAFKA_SASL_MECHANISMS,
   kafkaConnectionFrom,
-  KafkaEventReader,
   loadConfig,
-  modelOf,
-  followEventDirectories,
   TOPIC_OF_TYPE,
   type EventEnvelope,
   type EventsConfig,
   type EventTopic,
   type EventType,
 } from '@infermesh/shared';
+import { describeEvent, modelOf } from '../events/describe-event.js';
+import { followEventDirectories } from '../events/follow-event-directories.js';
+import { KafkaEventReader } from '../events/kafka-event-reader.js';
 import { EXIT_FAILURE, EXIT_USAGE, type Command } from './command.js';
 
 /** The event options that say where to read from (the rest are about publishing). */

@@ -1,7 +1,9 @@
 /**
  * The part of the ONNX model schema (onnx/onnx.proto3) a small model needs, with the published
  * field numbers, as a protobufjs JSON descriptor: kept in code so no .proto file has to travel
- * with the built CLI.
+ * with the built CLI. Not the npm package onnx-proto: unchanged since 2022 (ONNX 1.10), it
+ * brings a protobufjs 6 of its own beside ours, and it is CommonJS whose typings promise a
+ * named `onnx` export that Node's ESM loader does not find.
  */
 export const ONNX_SUBSET_SCHEMA = {
   nested: {

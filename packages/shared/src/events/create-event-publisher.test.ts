@@ -5,8 +5,8 @@ import { Registry } from 'prom-client';
 import { loadConfig } from '../config/load-config.js';
 import { createEventPublisher, kafkaConnectionFrom } from './create-event-publisher.js';
 import { EVENT_OPTIONS, type EventsConfig } from './event-options.js';
-import { NdjsonEventPublisher } from './ndjson-event-publisher.js';
-import { SpooledEventPublisher } from './spooled-event-publisher.js';
+import { NdjsonEventPublisher } from './ndjson/ndjson-event-publisher.js';
+import { SpooledEventPublisher } from './spool/spooled-event-publisher.js';
 
 const dependencies = () => ({ logger: pino({ level: 'silent' }), registry: new Registry(), source: 'urn:infermesh:gateway:host-1:8080' });
 

@@ -3,11 +3,11 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { InfermeshError } from '../errors/infermesh-error.js';
 import { DEFAULT_SPOOL_ROOT, type EventsConfig } from './event-options.js';
-import type { EventPublisher } from './event-publisher.js';
-import { parseBrokerList, type KafkaConnectionOptions } from './kafka-client-config.js';
-import { createKafkaEventSink } from './create-kafka-event-sink.js';
-import { NdjsonEventPublisher } from './ndjson-event-publisher.js';
-import { SpooledEventPublisher } from './spooled-event-publisher.js';
+import type { EventPublisher } from './publisher/event-publisher.js';
+import { parseBrokerList, type KafkaConnectionOptions } from './kafka/kafka-client-config.js';
+import { createKafkaEventSink } from './kafka/create-kafka-event-sink.js';
+import { NdjsonEventPublisher } from './ndjson/ndjson-event-publisher.js';
+import { SpooledEventPublisher } from './spool/spooled-event-publisher.js';
 
 
 /** What a process hands the publisher factory besides its config. */

@@ -1,8 +1,8 @@
 import type { OptionSpec } from '../config/option-spec.js';
-import { DEFAULT_TOPIC_PREFIX } from './event-types.js';
-import { KAFKA_SASL_MECHANISMS } from './kafka-client-config.js';
-import { DEFAULT_TOPIC_PARTITIONS } from './kafka-event-sink.js';
-import { DEFAULT_SPOOL_MAX_BYTES } from './spooled-event-publisher.js';
+import { DEFAULT_TOPIC_PREFIX } from './contract/event-types.js';
+import { KAFKA_SASL_MECHANISMS } from './kafka/kafka-client-config.js';
+import { DEFAULT_TOPIC_PARTITIONS } from './kafka/kafka-event-sink.js';
+import { DEFAULT_SPOOL_MAX_BYTES } from './spool/spooled-event-publisher.js';
 
 /** kafkajs client id by default. */
 export const DEFAULT_KAFKA_CLIENT_ID = 'infermesh';

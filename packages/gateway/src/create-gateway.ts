@@ -11,7 +11,8 @@ import { observedEventPublisher } from './experiments/aggregation/observed-event
 import { KvRecordWatcher } from './experiments/records/kv-record-watcher.js';
 import { RecordMetrics } from './experiments/records/record-metrics.js';
 import { RecordStore } from './experiments/records/record-store.js';
-import { ShadowMetrics, ShadowRunner } from './experiments/shadow/shadow-runner.js';
+import { ShadowMetrics } from './experiments/shadow/shadow-metrics.js';
+import { ShadowRunner } from './experiments/shadow/shadow-runner.js';
 import { FeedbackTokenSigner } from './feedback/feedback-token-signer.js';
 import { RewardDeduplicator } from './feedback/reward-deduplicator.js';
 import { Enrichment } from './enrichment/enrichment.js';

@@ -6,7 +6,8 @@ import type { ModelCatalog } from '../models/model-catalog.js';
 import type { FeedbackTokenSigner } from '../feedback/feedback-token-signer.js';
 import type { RandomSource } from '../experiments/policy/random-source.js';
 import type { ShadowRunner } from '../experiments/shadow/shadow-runner.js';
-import { describeExperiment, putExperiment, recordFeedback, type ExperimentRouteDependencies } from './experiment-routes.js';
+import { recordFeedback, type RecordFeedbackDependencies } from '../feedback/record-feedback.js';
+import { describeExperiment, putExperiment, type ExperimentRouteDependencies } from './experiment-routes.js';
 import { predict } from '../predict/predict-service.js';
 import { OPEN_INFERENCE_INFER_ROUTE, openInferenceBodyParser, registerOpenInferenceRoutes } from './open-inference-routes.js';
 import { toErrorResponse } from './to-error-response.js';
@@ -17,7 +18,7 @@ import { findModel } from './find-model.js';
 import { PREDICT_ROUTE } from './predict-fast-lane.js';
 
 /** What the HTTP app needs. */
-export interface AppDependencies extends ExperimentRouteDependencies {
+export interface AppDependencies extends ExperimentRouteDependencies, RecordFeedbackDependencies {
   catalog: ModelCatalog;
   metrics: GatewayMetrics;
   registry: Registry;

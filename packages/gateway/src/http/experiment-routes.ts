@@ -1,6 +1,5 @@
 import { timingSafeEqual } from 'node:crypto';
-import { InfermeshError, type KvStore } from '@infermesh/shared';
-import type { Request } from 'express';
+import { InfermeshError, type KvStore, type Logger } from '@infermesh/shared';
 import { parseExperimentConfig } from '../experiments/experiment-config.js';
 import { posteriorFor, posteriorMean, type RewardModel } from '../experiments/policy/posteriors.js';
 import type { RecordSource } from '../experiments/records/record-store.js';
@@ -18,6 +17,22 @@ export interface ExperimentRouteDependencies {
   now: () => number;
   /** Bearer token required to change an experiment; undefined disables changes over HTTP. */
   adminToken: string | undefined;
+}
+
+/**
+ * `GET /v1/experiments`: every experiment this replica routes, described. One model's problem
+ * must not hide every other experiment: that model shows its error (logged) instead.
+ */
+export function describeExperiments(dependencies: Pick<ExperimentRouteDependencies, 'records' | 'catalog' | 'now'> & { logger: Logger }): object[] {
+  return dependencies.catalog.all().filter((model) => model.experiment !== undefined).map((model) => {
+    try {
+      return describeExperiment(model, dependencies);
+    } catch (error) {
+      const typed = InfermeshError.from(error);
+      dependencies.logger.error({ model: model.name, err: error }, 'cannot describe the experiment');
+      return { model: model.name, error: { code: typed.code, message: typed.clientMessage } };
+    }
+  });
 }
 
 /**
@@ -61,15 +76,15 @@ export function describeExperiment(model: ServedModel, dependencies: Pick<Experi
 }
 
 /**
- * `PUT /v1/experiments/{model}`: validates and stores a new experiment, then applies it on this
+ * `PUT /v1/experiments/{model}` (`authorization` is the request's header): validates and stores a new experiment, then applies it on this
  * replica before answering, so a kill switch holds for every request this replica answers
  * afterwards. Other replicas apply it within moments; the answer's `revision` is what
  * `GET /v1/experiments/{model}` shows once a replica serves it.
  */
-export async function putExperiment(request: Request, model: string, body: unknown, dependencies: ExperimentRouteDependencies): Promise<object> {
+export async function putExperiment(authorization: string | undefined, model: string, body: unknown, dependencies: ExperimentRouteDependencies): Promise<object> {
   const token = dependencies.adminToken;
   if (token === undefined) throw new InfermeshError('UNAUTHORIZED', 'changing experiments over HTTP is disabled: start the gateway with --admin-token');
-  const given = Buffer.from(/^Bearer (.+)$/.exec(request.get('authorization') ?? '')?.[1] ?? '');
+  const given = Buffer.from(/^Bearer (.+)$/.exec(authorization ?? '')?.[1] ?? '');
   const expected = Buffer.from(token);
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw new InfermeshError('UNAUTHORIZED', 'a valid admin token is required (Authorization: Bearer …)');
   if (dependencies.catalog.get(model) === undefined) throw new InfermeshError('MODEL_NOT_FOUND', `model '${model}' is not configured on this gateway`);

@@ -244,7 +244,8 @@ describe('feature service slow or down', () => {
     const metrics = await (await fetch(`${base}/metrics`)).text();
     assert.match(metrics, /infermesh_gateway_enrichment_failures_total\{source="down-source",reason="network"\} [1-9]/);
     // Log lines reach stdout in batches, at most 200 ms after they are written.
-    await eventually('the failing source logged', () => gateway.logs.some((line) => line.includes('"source":"down-source"') && line.includes('"reason":"network"')), 5_000);
+    // On the enrichment's logger, as the gateway's wiring names it.
+    await eventually('the failing source logged', () => gateway.logs.some((line) => line.includes('"module":"enrichment"') && line.includes('"source":"down-source"') && line.includes('"reason":"network"')), 5_000);
   });
 });
 

@@ -103,7 +103,7 @@ export async function createAggregator(config: AggregatorConfig, dependencies: A
     if (error === undefined) consulOutage.succeeded();
     else consulOutage.failed(error);
   };
-  const rounds = new PeriodicTask('publish', config.publishIntervalMs, round, logger);
+  const rounds = new PeriodicTask('publish', config.publishIntervalMs, round, logger.child({ module: 'periodic-task' }));
 
   let serving = true;
   let http: AggregatorHttpServer;

@@ -11,7 +11,8 @@ import { observedEventPublisher } from './experiments/aggregation/observed-event
 import { KvRecordWatcher } from './experiments/records/kv-record-watcher.js';
 import { RecordMetrics } from './experiments/records/record-metrics.js';
 import { RecordStore } from './experiments/records/record-store.js';
-import { ShadowMetrics, ShadowRunner } from './experiments/shadow/shadow-runner.js';
+import { ShadowMetrics } from './experiments/shadow/shadow-metrics.js';
+import { ShadowRunner } from './experiments/shadow/shadow-runner.js';
 import { FeedbackTokenSigner } from './feedback/feedback-token-signer.js';
 import { RewardDeduplicator } from './feedback/reward-deduplicator.js';
 import { Enrichment } from './enrichment/enrichment.js';
@@ -84,13 +85,13 @@ export async function createGateway(config: GatewayConfig, dependencies: Gateway
   // service publishes for every replica, and this process only reads (its own counts never steer).
   const local = config.experimentRecords === 'local';
   const pools = new SharedPools((name, workerModel, pool) =>
-    new WorkerPool(name, createEndpointSource(workerModel, pool, { consul, logger, random, sleep: doSleep, ...watchWait }), { metrics: poolMetrics, logger, random, now, elapsed }),
+    new WorkerPool(name, createEndpointSource(workerModel, pool, { consul, logger, random, sleep: doSleep, ...watchWait }), { metrics: poolMetrics, logger: logger.child({ module: 'worker-pool', pool: name }), random, now, elapsed }),
   );
   const models = createServedModelFactory({
     pools,
     batchMetrics: new BatchMetrics(registry),
     elapsed,
-    createEnrichment: (modelConfig) => new Enrichment(modelConfig.enrichers, { fetch: dependencies.fetch ?? fetch, now, metrics: enrichmentMetrics, logger }),
+    createEnrichment: (modelConfig) => new Enrichment(modelConfig.enrichers, { fetch: dependencies.fetch ?? fetch, now, metrics: enrichmentMetrics, logger: logger.child({ module: 'enrichment' }) }),
   });
   const catalog = new ModelCatalog({
     kv,
@@ -117,7 +118,7 @@ export async function createGateway(config: GatewayConfig, dependencies: Gateway
     experiments: () => catalog.all().flatMap((model) => (model.experiment === undefined ? [] : [{ model: model.name, experiment: model.experiment }])),
     store: records,
     now,
-    logger,
+    logger: logger.child({ module: 'in-process-aggregator' }),
     intervalMs: config.recordIntervalMs,
     onFailure: (model) => recordMetrics.rejections.inc({ model }),
   });
@@ -143,7 +144,7 @@ export async function createGateway(config: GatewayConfig, dependencies: Gateway
     newPredictionId: randomUUID,
     feedbackTokens,
     rewards: new RewardDeduplicator({ now }),
-    shadows: new ShadowRunner({ metrics: new ShadowMetrics(registry), logger, random, events, elapsed }),
+    shadows: new ShadowRunner({ metrics: new ShadowMetrics(registry), logger: logger.child({ module: 'shadow-runner' }), random, events, elapsed }),
     kv,
     adminToken: config.adminToken,
     maxBodyBytes: config.maxBodyBytes,

@@ -103,7 +103,7 @@ export async function createWorker(config: WorkerConfig, dependencies: WorkerDep
     loadInferenceProto().inference.GRPCInferenceService.service,
     createInferenceService({
       models: slot,
-      batcher: new DynamicBatcher({ maxBatchSize: config.maxBatchSize, maxQueueDelayMs: config.maxQueueDelayMs, metrics, logger, now: () => performance.now() }),
+      batcher: new DynamicBatcher({ maxBatchSize: config.maxBatchSize, maxQueueDelayMs: config.maxQueueDelayMs, metrics, logger: logger.child({ module: 'batching' }), now: () => performance.now() }),
       metrics,
       logger,
       serverVersion: dependencies.serverVersion,
@@ -119,7 +119,7 @@ export async function createWorker(config: WorkerConfig, dependencies: WorkerDep
     }),
     loadRuntime: dependencies.loadRuntime ?? loadModelRuntime,
     runtimeOptions: { onnxIntraOpThreads: config.onnxIntraOpThreads, lookupKeyField: config.lookupKeyField },
-    logger,
+    logger: logger.child({ module: 'model-loader' }),
   });
 
   // Started below; stop() releases whichever of them exist, so it also undoes a partial start.
@@ -168,7 +168,7 @@ export async function createWorker(config: WorkerConfig, dependencies: WorkerDep
         model: config.model,
         deployment: config.deployment ?? 'static',
       },
-      logger,
+      logger.child({ module: 'service-registration' }),
     );
   }
   // The first registration decides whether start-up succeeded; later ones only log.
@@ -189,7 +189,7 @@ export async function createWorker(config: WorkerConfig, dependencies: WorkerDep
       loader,
       slot,
       metrics,
-      logger,
+      logger: logger.child({ module: 'deployment-follower' }),
       random: dependencies.random ?? Math.random,
       sleep: (ms, signal) => sleep(ms, undefined, { signal }),
       onSwap: onServing,

@@ -42,9 +42,9 @@ export class Enrichment {
   /** Throws INVALID_CONFIG when two enrichers share a name or a feature name, which the per-enricher schema cannot see. */
   constructor(enrichers: readonly EnricherConfig[], dependencies: EnrichmentDependencies) {
     checkUnique(enrichers);
-    this.logger = dependencies.logger.child({ module: 'enrichment' });
-    const sourceDependencies = { ...dependencies, logger: this.logger };
-    this.sources = enrichers.map((config) => ({ source: new FeatureSource(config, sourceDependencies), config }));
+    this.logger = dependencies.logger;
+    // The sources log on the enrichment's logger: their lines are this model's enrichment's.
+    this.sources = enrichers.map((config) => ({ source: new FeatureSource(config, dependencies), config }));
   }
 
   /** Fetches every enricher's features in parallel; never throws for a source failure (that is reported in the outcome). The wait for each source is bounded by min(its timeoutMs, deadline - now()). */

@@ -1,25 +1,17 @@
 import { timingSafeEqual } from 'node:crypto';
-import { Ajv } from 'ajv';
-import { InfermeshError, type EventPublisher, type KvStore } from '@infermesh/shared';
-import type { Request } from 'express';
-import { checkReward, parseExperimentConfig } from '../experiments/experiment-config.js';
+import { InfermeshError, type KvStore, type Logger } from '@infermesh/shared';
+import { parseExperimentConfig } from '../experiments/experiment-config.js';
 import { posteriorFor, posteriorMean, type RewardModel } from '../experiments/policy/posteriors.js';
 import type { RecordSource } from '../experiments/records/record-store.js';
 import { layoutShares } from '../experiments/records/traffic-layout.js';
 import { effectiveShares, warmUpLayout } from '../experiments/routing/assign-variant.js';
-import type { FeedbackTokenSigner } from '../feedback/feedback-token-signer.js';
-import type { RewardDeduplicator } from '../feedback/reward-deduplicator.js';
 import type { ModelCatalog } from '../models/model-catalog.js';
 import type { ServedModel } from '../models/served-model.js';
 
-/** What the feedback and experiment routes need. */
+/** What the experiment routes need. */
 export interface ExperimentRouteDependencies {
   catalog: ModelCatalog;
   records: RecordSource;
-  /** Where `infermesh.feedback.received` goes (the aggregator counts rewards from it). */
-  events: EventPublisher;
-  feedbackTokens: FeedbackTokenSigner;
-  rewards: RewardDeduplicator;
   kv: KvStore;
   /** Milliseconds since the epoch. */
   now: () => number;
@@ -27,43 +19,20 @@ export interface ExperimentRouteDependencies {
   adminToken: string | undefined;
 }
 
-const validateFeedback = new Ajv({ allErrors: true }).compile({
-  type: 'object',
-  required: ['feedbackToken', 'reward'],
-  additionalProperties: false,
-  properties: { feedbackToken: { type: 'string', minLength: 1, maxLength: 4096 }, reward: { type: 'number' } },
-});
-
 /**
- * `POST /v1/feedback`: attributes a reward to the variant that served a prediction, once per
- * prediction id. The reward must lie in the range the experiment declares, so no sequence of
- * feedback calls can push the statistics out of the finite numbers. A counted reward is in the
- * local spool as `infermesh.feedback.received` before the answer says so.
+ * `GET /v1/experiments`: every experiment this replica routes, described. One model's problem
+ * must not hide every other experiment: that model shows its error (logged) instead.
  */
-export async function recordFeedback(body: unknown, requestId: string, dependencies: ExperimentRouteDependencies): Promise<{ counted: boolean; duplicate: boolean }> {
-  if (!validateFeedback(body)) {
-    throw new InfermeshError('INVALID_ARGUMENT', `feedback must be {"feedbackToken": string, "reward": number}: ${(validateFeedback.errors ?? []).map((error) => `${error.instancePath || 'body'} ${error.message}`).join('; ')}`);
-  }
-  const { feedbackToken, reward } = body as { feedbackToken: string; reward: number };
-  const claims = dependencies.feedbackTokens.verify(feedbackToken);
-  const experiment = dependencies.catalog.get(claims.model)?.experiment;
-  checkReward(claims.model, experiment, reward);
-  if (!dependencies.rewards.firstTime(claims.predictionId, claims.expiresAt)) return { counted: false, duplicate: true };
-  await dependencies.events.publish({
-    type: 'infermesh.feedback.received',
-    // The prediction's subject: feedback lands on the partition of the entity it rewards.
-    subject: claims.entity === '' ? claims.predictionId : claims.entity,
-    data: {
-      predictionId: claims.predictionId,
-      model: claims.model,
-      variant: claims.variant,
-      version: claims.version === '' ? null : claims.version,
-      reward,
-      delayMs: Math.max(0, Math.round(dependencies.now() - claims.issuedAt)),
-      requestId,
-    },
+export function describeExperiments(dependencies: Pick<ExperimentRouteDependencies, 'records' | 'catalog' | 'now'> & { logger: Logger }): object[] {
+  return dependencies.catalog.all().filter((model) => model.experiment !== undefined).map((model) => {
+    try {
+      return describeExperiment(model, dependencies);
+    } catch (error) {
+      const typed = InfermeshError.from(error);
+      dependencies.logger.error({ model: model.name, err: error }, 'cannot describe the experiment');
+      return { model: model.name, error: { code: typed.code, message: typed.clientMessage } };
+    }
   });
-  return { counted: true, duplicate: false };
 }
 
 /**
@@ -107,15 +76,15 @@ export function describeExperiment(model: ServedModel, dependencies: Pick<Experi
 }
 
 /**
- * `PUT /v1/experiments/{model}`: validates and stores a new experiment, then applies it on this
+ * `PUT /v1/experiments/{model}` (`authorization` is the request's header): validates and stores a new experiment, then applies it on this
  * replica before answering, so a kill switch holds for every request this replica answers
  * afterwards. Other replicas apply it within moments; the answer's `revision` is what
  * `GET /v1/experiments/{model}` shows once a replica serves it.
  */
-export async function putExperiment(request: Request, model: string, body: unknown, dependencies: ExperimentRouteDependencies): Promise<object> {
+export async function putExperiment(authorization: string | undefined, model: string, body: unknown, dependencies: ExperimentRouteDependencies): Promise<object> {
   const token = dependencies.adminToken;
   if (token === undefined) throw new InfermeshError('UNAUTHORIZED', 'changing experiments over HTTP is disabled: start the gateway with --admin-token');
-  const given = Buffer.from(/^Bearer (.+)$/.exec(request.get('authorization') ?? '')?.[1] ?? '');
+  const given = Buffer.from(/^Bearer (.+)$/.exec(authorization ?? '')?.[1] ?? '');
   const expected = Buffer.from(token);
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw new InfermeshError('UNAUTHORIZED', 'a valid admin token is required (Authorization: Bearer …)');
   if (dependencies.catalog.get(model) === undefined) throw new InfermeshError('MODEL_NOT_FOUND', `model '${model}' is not configured on this gateway`);

@@ -53,7 +53,7 @@ export class ConsulEndpointSource implements EndpointSource {
     private readonly filter: ConsulEndpointFilter,
     private readonly dependencies: ConsulEndpointSourceDependencies,
   ) {
-    this.logger = dependencies.logger.child({ module: 'consul-endpoint-source', model: filter.model, deployment: filter.deployment });
+    this.logger = dependencies.logger;
     this.watch = new BlockingWatch({
       what: `Consul catalog of ${WORKER_SERVICE_NAME} ${filter.model}/${filter.deployment ?? '*'}`,
       query: (index, signal) => this.query(index, signal),

@@ -25,5 +25,6 @@ export function createEndpointSource(model: string, pool: PoolConfig, dependenci
       details: { model, deployment: pool.deployment },
     });
   }
-  return new ConsulEndpointSource(consul, { model, deployment: pool.deployment! }, { logger, random, sleep, ...(waitMs === undefined ? {} : { waitMs }) });
+  const filter = { model, deployment: pool.deployment! };
+  return new ConsulEndpointSource(consul, filter, { logger: logger.child({ module: 'consul-endpoint-source', ...filter }), random, sleep, ...(waitMs === undefined ? {} : { waitMs }) });
 }

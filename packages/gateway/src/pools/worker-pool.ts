@@ -91,7 +91,7 @@ export class WorkerPool {
       probeTimeoutMs: options.probeTimeoutMs ?? DEFAULT_PROBE_TIMEOUT_MS,
     };
     this.createClient = dependencies.createClient ?? createGrpcWorkerClient;
-    this.logger = dependencies.logger.child({ module: 'worker-pool', pool: name });
+    this.logger = dependencies.logger;
   }
 
   /** Follows the source's instances (starting the source) and begins probing ejected ones. */

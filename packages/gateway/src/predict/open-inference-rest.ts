@@ -25,6 +25,7 @@ import {
 } from './binary-tensor-extension.js';
 import { inferOnVariant } from './infer-on-variant.js';
 import { predictionServedEvent } from './prediction-event.js';
+import { predictionFacts } from './prediction-facts.js';
 
 /** `POST /v2/models/{model}/infer` body of the Open Inference Protocol REST binding. */
 const INFER_REQUEST_SCHEMA = {
@@ -191,25 +192,19 @@ export async function inferRest(model: ServedModel, body: InferBody, requestId: 
     return { ...described, parameters: { binary_data_size: bytes.length } };
   });
   const predictionId = dependencies.newPredictionId();
-  // No feedback token travels in this protocol: the prediction is logged, but not rewardable.
+  // No feedback token travels in this protocol: the prediction is logged, but not rewardable; and no entity, so nothing sticky.
   await dependencies.events.publish(
     predictionServedEvent(
-      {
+      predictionFacts(model, routing, {
         predictionId,
         requestId,
-        model: model.name,
-        experiment: model.experiment === undefined ? null : model.name,
-        variant: routing.variant.name,
         version: answer.modelVersion,
-        propensity: routing.propensity,
-        sticky: false,
-        latencyMs: Math.max(0, dependencies.elapsed() - started),
-        default: false,
         defaultReason: null,
+        sticky: false,
+        latencyMs: dependencies.elapsed() - started,
         defaultedFeatures: [],
-        recordSequence: routing.recordSequence,
         rewardable: false,
-      },
+      }),
       '',
       {},
       undefined,

@@ -7,6 +7,7 @@ import type { FeedbackTokenSigner } from '../feedback/feedback-token-signer.js';
 import type { ShadowRunner } from '../experiments/shadow/shadow-runner.js';
 import { inferOnVariant } from './infer-on-variant.js';
 import { predictionServedEvent, type PredictionFacts } from './prediction-event.js';
+import { predictionFacts } from './prediction-facts.js';
 
 /** The answer to `POST /v1/models/{model}/predict`. */
 export interface PredictResponse {
@@ -64,22 +65,17 @@ export async function predict(model: ServedModel, body: unknown, requestId: stri
   const routing = routeRequest(model, request.entity, dependencies);
   const variant = routing.variant.name;
   const stickiness = model.experiment === undefined ? {} : { sticky: routing.sticky };
-  const facts = (version: string | null, defaultReason: string | null): PredictionFacts => ({
-    predictionId,
-    requestId,
-    model: model.name,
-    experiment: model.experiment === undefined ? null : model.name,
-    variant,
-    version,
-    propensity: routing.propensity,
-    sticky: routing.sticky,
-    latencyMs: Math.max(0, dependencies.elapsed() - started),
-    default: defaultReason !== null,
-    defaultReason,
-    defaultedFeatures: enrichment.defaulted,
-    recordSequence: routing.recordSequence,
-    rewardable: defaultReason === null,
-  });
+  const facts = (version: string | null, defaultReason: string | null): PredictionFacts =>
+    predictionFacts(model, routing, {
+      predictionId,
+      requestId,
+      version,
+      defaultReason,
+      sticky: routing.sticky,
+      latencyMs: dependencies.elapsed() - started,
+      defaultedFeatures: enrichment.defaulted,
+      rewardable: defaultReason === null,
+    });
   let response: PredictResponse;
   let event: PredictionFacts;
   try {

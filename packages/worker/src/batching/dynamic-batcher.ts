@@ -76,7 +76,7 @@ export class DynamicBatcher {
   private readonly logger: Logger;
 
   constructor(private readonly options: DynamicBatcherOptions) {
-    this.logger = options.logger.child({ module: 'batching' });
+    this.logger = options.logger;
   }
 
   /** The outputs of `request` computed by `model`, alone or in a batch with other calls to the same model. */

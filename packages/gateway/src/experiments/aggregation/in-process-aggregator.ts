@@ -45,7 +45,7 @@ export class InProcessAggregator {
   private readonly computed = new Map<string, { events: number; experiment: ExperimentConfig; at: number }>();
 
   constructor(private readonly dependencies: InProcessAggregatorDependencies) {
-    this.logger = dependencies.logger.child({ module: 'in-process-aggregator' });
+    this.logger = dependencies.logger;
     this.counts = new VariantCounts((model) => {
       const policy = this.experimentOf(model)?.policy;
       return policy?.type === 'thompson' ? discountOf(policy) : undefined;

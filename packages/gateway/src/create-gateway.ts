@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { hostname } from 'node:os';
-import { collectProcessMetrics, ConsulKvStore, createConsulClient, createEventPublisher, FileKvStore, InfermeshError, type EventPublisher, type Logger } from '@infermesh/shared';
+import { collectProcessMetrics, createEventPublisher, InfermeshError, openRegistryStore, type EventPublisher, type Logger } from '@infermesh/shared';
 import type { Registry } from 'prom-client';
 import { parseFeedbackKeys, type GatewayConfig } from './config/gateway-options.js';
 import { InProcessAggregator } from './experiments/aggregation/in-process-aggregator.js';
@@ -77,8 +77,7 @@ export async function createGateway(config: GatewayConfig, dependencies: Gateway
   const metrics = new GatewayMetrics(registry);
   const poolMetrics = new PoolMetrics(registry);
   const enrichmentMetrics = new EnrichmentMetrics(registry);
-  const consul = config.consul === undefined ? undefined : createConsulClient(config.consul, config.consulToken);
-  const kv = consul ? new ConsulKvStore(consul, config.kvPrefix) : new FileKvStore(config.registryDir);
+  const { kv, consul } = openRegistryStore(config);
 
   // Local: this process counts and publishes records for itself. Registry: the aggregator
   // service publishes for every replica, and this process only reads (its own counts never steer).

@@ -14,6 +14,8 @@ export { decodeRawTensor, encodeRawTensor, typedArrayFor } from './tensors/raw-t
 export { decodeTensorContents, encodeTensorContents, contentsFieldFor } from './tensors/contents-tensor-codec.js';
 export { tensorFromJson, tensorToJson, type JsonTensorValue } from './tensors/json-tensor.js';
 export { concatTensorRows, splitTensorRows } from './tensors/tensor-rows.js';
+export { NagleBatcher, type NagleBatcherOptions, type BatchMember } from './batching/nagle-batcher.js';
+export { CallCancellation } from './batching/call-cancellation.js';
 export { loadConfig, formatOptionsHelp, CONFIG_FILE_FLAG, type ConfigSources } from './config/load-config.js';
 export type { OptionSpec } from './config/option-spec.js';
 export { createLogger, LOG_LEVELS, type Logger, type LoggerOptions } from './logging/create-logger.js';

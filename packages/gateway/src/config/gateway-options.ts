@@ -22,9 +22,10 @@ export interface GatewayConfig extends EventsConfig {
 /**
  * Where the gateway gets the experiment records it routes by: `local`, an aggregator inside
  * this process counting this gateway's traffic (the embedded mesh, one gateway); `registry`,
- * the records the aggregator service publishes under `stats/` (every replica routes alike).
+ * the records the aggregator service publishes under `stats/` (every replica routes alike);
+ * `auto`, registry when both Consul and Kafka are configured, else local (see recordSourceOf).
  */
-export const EXPERIMENT_RECORD_SOURCES = ['local', 'registry'] as const;
+export const EXPERIMENT_RECORD_SOURCES = ['auto', 'local', 'registry'] as const;
 /** Milliseconds between records of the in-process aggregator. */
 export const DEFAULT_RECORD_INTERVAL_MS = 1_000;
 
@@ -51,7 +52,7 @@ export const GATEWAY_OPTIONS: readonly OptionSpec[] = [
   { key: 'feedbackKeys', flag: 'feedback-keys', env: 'INFERMESH_FEEDBACK_KEYS', type: 'string', description: 'HMAC keys of feedback tokens, "id:secret,id:secret" (first signs, the rest are still accepted); same on every replica. Unset: a random per-process key' },
   { key: 'feedbackTtlSeconds', flag: 'feedback-ttl-seconds', env: 'INFERMESH_FEEDBACK_TTL_SECONDS', type: 'integer', minimum: 1, default: DEFAULT_FEEDBACK_TTL_SECONDS, description: 'Seconds a feedback token stays valid' },
   { key: 'adminToken', flag: 'admin-token', env: 'INFERMESH_ADMIN_TOKEN', type: 'string', description: 'Bearer token required by PUT /v1/experiments/{model}; unset disables it' },
-  { key: 'experimentRecords', flag: 'experiment-records', env: 'INFERMESH_EXPERIMENT_RECORDS', type: 'string', values: EXPERIMENT_RECORD_SOURCES, default: 'local', description: 'Records experiments route by: local (an in-process aggregator over this gateway\'s traffic) or registry (published by `infermesh aggregate` under stats/)' },
+  { key: 'experimentRecords', flag: 'experiment-records', env: 'INFERMESH_EXPERIMENT_RECORDS', type: 'string', values: EXPERIMENT_RECORD_SOURCES, default: 'auto', description: 'Records experiments route by: local (an in-process aggregator over this gateway\'s traffic), registry (published by `infermesh aggregate` under stats/), or auto: registry when --consul and --kafka-brokers are both set, else local' },
   { key: 'recordIntervalMs', flag: 'record-interval-ms', env: 'INFERMESH_RECORD_INTERVAL_MS', type: 'integer', minimum: 50, default: DEFAULT_RECORD_INTERVAL_MS, description: 'Milliseconds between records of the local aggregator' },
   { key: 'shutdownGraceMs', flag: 'shutdown-grace-ms', env: 'INFERMESH_SHUTDOWN_GRACE_MS', type: 'integer', minimum: 0, default: DEFAULT_GATEWAY_SHUTDOWN_GRACE_MS, description: 'Milliseconds open requests may take to finish after SIGTERM' },
   ...EVENT_OPTIONS,

@@ -1,4 +1,4 @@
-import { DEFAULT_KV_PREFIX, EVENT_OPTIONS, InfermeshError, LOG_LEVELS, type EventsConfig, type OptionSpec } from '@infermesh/shared';
+import { DEFAULT_KV_PREFIX, DEFAULT_REGISTRY_DIR, EVENT_OPTIONS, InfermeshError, LOG_LEVELS, type EventsConfig, type OptionSpec } from '@infermesh/shared';
 import { FeedbackTokenSigner } from '../feedback/feedback-token-signer.js';
 
 /** The validated configuration of one gateway process. */
@@ -45,7 +45,7 @@ export const GATEWAY_OPTIONS: readonly OptionSpec[] = [
   { key: 'port', flag: 'port', env: 'INFERMESH_GATEWAY_PORT', type: 'integer', minimum: 0, maximum: 65535, default: DEFAULT_GATEWAY_PORT, description: 'HTTP port (0 = any free port)' },
   { key: 'consul', flag: 'consul', env: 'CONSUL_HTTP_ADDR', type: 'string', description: 'Consul HTTP address: model configs from KV, workers from the catalog' },
   { key: 'consulToken', flag: 'consul-token', env: 'CONSUL_HTTP_TOKEN', type: 'string', description: 'Consul ACL token' },
-  { key: 'registryDir', flag: 'registry-dir', env: 'INFERMESH_REGISTRY_DIR', type: 'string', default: '.infermesh/registry', description: 'File registry of model configs when Consul is not used' },
+  { key: 'registryDir', flag: 'registry-dir', env: 'INFERMESH_REGISTRY_DIR', type: 'string', default: DEFAULT_REGISTRY_DIR, description: 'File registry of model configs when Consul is not used' },
   { key: 'kvPrefix', flag: 'kv-prefix', env: 'INFERMESH_KV_PREFIX', type: 'string', default: DEFAULT_KV_PREFIX, description: 'Consul KV prefix of the registry' },
   { key: 'maxBodyBytes', flag: 'max-body-bytes', env: 'INFERMESH_MAX_BODY_BYTES', type: 'integer', minimum: 1024, default: DEFAULT_MAX_BODY_BYTES, description: 'Largest request body accepted, bytes' },
   { key: 'logLevel', flag: 'log-level', env: 'INFERMESH_LOG_LEVEL', type: 'string', values: LOG_LEVELS, default: 'info', description: 'Lowest log level written' },

@@ -19,6 +19,16 @@ test('the README reference table documents every gateway option, flag and variab
   }
 });
 
+test("the README's gateway table gives each default the option has", () => {
+  for (const option of GATEWAY_OPTIONS.filter((spec) => spec.default !== undefined)) {
+    const prefix = `| \`--${option.flag}\` | \`${option.env}\` | `;
+    const row = README.split('\n').find((line) => line.startsWith(prefix));
+    assert.ok(row !== undefined, `README lacks a row for gateway --${option.flag}`);
+    const cell = row.slice(prefix.length).split(' | ')[0]!;
+    assert.ok(cell.includes(`\`${String(option.default)}\``), `README gives --${option.flag} the default ${cell}, the option has ${String(option.default)}`);
+  }
+});
+
 test('the README reference table documents every aggregator option, flag and variable', () => {
   const start = README.indexOf('## Configuration reference: `infermesh aggregate`');
   assert.notEqual(start, -1, 'README lacks the aggregator reference section');

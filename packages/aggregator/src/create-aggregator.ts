@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { collectProcessMetrics, ConsulKvStore, createConsulClient, EVENT_TYPE, InfermeshError, kafkaClientConfig, topicFor, type Logger } from '@infermesh/shared';
+import { collectProcessMetrics, EVENT_TYPE, InfermeshError, kafkaClientConfig, openRegistryStore, topicFor, type Logger } from '@infermesh/shared';
 import { Kafka } from 'kafkajs';
 import type { Registry } from 'prom-client';
 import { checkAggregatorConfig, type AggregatorConfig } from './config/aggregator-options.js';
@@ -53,7 +53,7 @@ export async function createAggregator(config: AggregatorConfig, dependencies: A
   const instance = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
 
   collectProcessMetrics(registry);
-  const kv = new ConsulKvStore(createConsulClient(config.consul, config.consulToken), config.kvPrefix);
+  const { kv } = openRegistryStore(config);
   const experiments = new ExperimentWatcher({ kv, logger: logger.child({ module: 'experiment-watcher' }), random, sleep: doSleep, ...(dependencies.watchWaitMs === undefined ? {} : { waitMs: dependencies.watchWaitMs }) });
   const discountFor = (model: string) => experiments.discountFor(model);
   const states = new PartitionStateStore(kv, config.groupId, instance, now);

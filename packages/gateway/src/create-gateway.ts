@@ -3,11 +3,13 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { hostname } from 'node:os';
-import { collectProcessMetrics, ConsulKvStore, createConsulClient, createEventPublisher, FileKvStore, InfermeshError, type EventPublisher, type Logger } from '@infermesh/shared';
+import { collectProcessMetrics, createEventPublisher, InfermeshError, openRegistryStore, type EventPublisher, type Logger } from '@infermesh/shared';
 import type { Registry } from 'prom-client';
 import { parseFeedbackKeys, type GatewayConfig } from './config/gateway-options.js';
+import { recordSourceOf } from './config/record-source-of.js';
 import { InProcessAggregator } from './experiments/aggregation/in-process-aggregator.js';
 import { observedEventPublisher } from './experiments/aggregation/observed-event-publisher.js';
+import type { ExperimentRecord } from './experiments/records/experiment-record.js';
 import { KvRecordWatcher } from './experiments/records/kv-record-watcher.js';
 import { RecordMetrics } from './experiments/records/record-metrics.js';
 import { RecordStore } from './experiments/records/record-store.js';
@@ -16,6 +18,7 @@ import { ShadowRunner } from './experiments/shadow/shadow-runner.js';
 import { FeedbackTokenSigner } from './feedback/feedback-token-signer.js';
 import { RewardDeduplicator } from './feedback/reward-deduplicator.js';
 import { Enrichment } from './enrichment/enrichment.js';
+import { LocalRecordsGuard } from './local-records/local-records-guard.js';
 import { EnrichmentMetrics } from './enrichment/enrichment-metrics.js';
 import { createApp, type AppDependencies } from './http/create-app.js';
 import { createPredictFastLane } from './http/predict-fast-lane.js';
@@ -78,12 +81,12 @@ export async function createGateway(config: GatewayConfig, dependencies: Gateway
   const metrics = new GatewayMetrics(registry);
   const poolMetrics = new PoolMetrics(registry);
   const enrichmentMetrics = new EnrichmentMetrics(registry);
-  const consul = config.consul === undefined ? undefined : createConsulClient(config.consul, config.consulToken);
-  const kv = consul ? new ConsulKvStore(consul, config.kvPrefix) : new FileKvStore(config.registryDir);
+  const { kv, consul } = openRegistryStore(config);
 
   // Local: this process counts and publishes records for itself. Registry: the aggregator
   // service publishes for every replica, and this process only reads (its own counts never steer).
-  const local = config.experimentRecords === 'local';
+  const recordSource = recordSourceOf(config);
+  const local = recordSource === 'local';
   const pools = new SharedPools((name, workerModel, pool) =>
     new WorkerPool(name, createEndpointSource(workerModel, pool, { consul, logger, random, sleep: doSleep, ...watchWait }), { metrics: poolMetrics, logger: logger.child({ module: 'worker-pool', pool: name }), random, now, elapsed }),
   );
@@ -100,6 +103,7 @@ export async function createGateway(config: GatewayConfig, dependencies: Gateway
     // A new or changed experiment gets its record at once, not at the next interval.
     onChange: () => {
       if (local) aggregator.publishAll();
+      guard?.catalogChanged();
     },
     metrics,
     logger: logger.child({ module: 'model-catalog' }),
@@ -122,13 +126,33 @@ export async function createGateway(config: GatewayConfig, dependencies: Gateway
     intervalMs: config.recordIntervalMs,
     onFailure: (model) => recordMetrics.rejections.inc({ model }),
   });
-  const recordWatcher = local
-    ? undefined
-    : new KvRecordWatcher({ kv, store: records, logger: logger.child({ module: 'record-watcher' }), random, sleep: doSleep, onRejected: (model) => recordMetrics.rejections.inc({ model }), ...watchWait });
+  // Local records: signs of another replica (a published record, feedback for a prediction served
+  // elsewhere) are logged, since replicas on local records each run their own experiment.
+  const guard = local
+    ? new LocalRecordsGuard({ logger: logger.child({ module: 'local-records' }), now, routesLocally: (model) => catalog.get(model)?.experiment !== undefined })
+    : undefined;
+  const watcherOptions = { kv, logger: logger.child({ module: 'record-watcher' }), random, sleep: doSleep, ...watchWait };
+  let recordWatcher: KvRecordWatcher | undefined;
+  if (!local) recordWatcher = new KvRecordWatcher({ ...watcherOptions, store: records, onRejected: (model) => recordMetrics.rejections.inc({ model }) });
+  else if (guard !== undefined && consul !== undefined) {
+    const published = {
+      put: (record: ExperimentRecord) => {
+        guard.recordPublished(record.model);
+        return false;
+      },
+      get: () => undefined,
+    };
+    recordWatcher = new KvRecordWatcher({ ...watcherOptions, store: published, onRejected: () => undefined });
+  }
 
   // Local records: the aggregator in this process reads the events as they are published.
   // Registry records: the aggregator service reads them from Kafka; this process counts nothing.
-  const events = local ? observedEventPublisher(publisher, (event) => aggregator.observe(event)) : publisher;
+  const events = local
+    ? observedEventPublisher(publisher, (event) => {
+        aggregator.observe(event);
+        guard?.observe(event);
+      })
+    : publisher;
 
   let accepting = false;
   const appDependencies: AppDependencies = {
@@ -183,7 +207,7 @@ export async function createGateway(config: GatewayConfig, dependencies: Gateway
     throw new InfermeshError('INVALID_CONFIG', `cannot listen on ${config.host}:${config.port}: ${(error as Error).message}`, { cause: error });
   }
   const port = (server.address() as AddressInfo).port;
-  logger.info({ port, registry: kv.description }, 'gateway listening');
+  logger.info({ port, registry: kv.description, records: recordSource }, 'gateway listening');
   const ready = catalog.ready.then(() => {
     accepting = true;
     logger.info({ models: catalog.all().map((model) => model.name) }, 'gateway ready');

@@ -14,6 +14,8 @@ export { decodeRawTensor, encodeRawTensor, typedArrayFor } from './tensors/raw-t
 export { decodeTensorContents, encodeTensorContents, contentsFieldFor } from './tensors/contents-tensor-codec.js';
 export { tensorFromJson, tensorToJson, type JsonTensorValue } from './tensors/json-tensor.js';
 export { concatTensorRows, splitTensorRows } from './tensors/tensor-rows.js';
+export { NagleBatcher, type NagleBatcherOptions, type BatchMember } from './batching/nagle-batcher.js';
+export { CallCancellation } from './batching/call-cancellation.js';
 export { loadConfig, formatOptionsHelp, CONFIG_FILE_FLAG, type ConfigSources } from './config/load-config.js';
 export type { OptionSpec } from './config/option-spec.js';
 export { createLogger, LOG_LEVELS, type Logger, type LoggerOptions } from './logging/create-logger.js';
@@ -33,6 +35,7 @@ export { KvDocumentWatch, DOCUMENT_WATCH_WAIT_MS, type KvDocumentWatchOptions } 
 export { ModelRegistry, ROLLBACK_DEPTH, HISTORY_DEPTH, type DeploymentState, type PromoteOptions, type ModelSummary } from './registry/model-registry.js';
 export { parseArtifactRef, parseDeployment, checkName, NAME_PATTERN, type ArtifactRef, type DeploymentRecord, type DeploymentEvent } from './registry/registry-records.js';
 export { versionKey, deploymentKey, MODELS_PREFIX } from './registry/registry-keys.js';
+export { openRegistryStore, DEFAULT_REGISTRY_DIR, type RegistryStore, type RegistryStoreConfig } from './registry/open-registry-store.js';
 export { encodeInferInputs, decodeInferOutputs } from './tensors/infer-message-tensors.js';
 export type { ModelInferRequest } from './generated/inference/ModelInferRequest.js';
 export { EVENT_TYPE, EVENT_TYPES, EVENT_TOPICS, TOPIC_OF_TYPE, DEFAULT_TOPIC_PREFIX, topicFor, isEventType, type EventType, type EventTopic } from './events/contract/event-types.js';

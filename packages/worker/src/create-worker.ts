@@ -1,14 +1,12 @@
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import {
   collectProcessMetrics,
-  ConsulKvStore,
-  createConsulClient,
   createEventPublisher,
-  FileKvStore,
   INFERENCE_HEALTH_SERVICE,
   InfermeshError,
   loadInferenceProto,
   ModelRegistry,
+  openRegistryStore,
   startMetricsServer,
   type EventPublisher,
   type Logger,
@@ -89,7 +87,8 @@ async function serveMetrics(registry: Registry, host: string, port: number): Pro
 export async function createWorker(config: WorkerConfig, dependencies: WorkerDependencies): Promise<Worker> {
   // Everything that can refuse the config is built before anything starts.
   const source = versionSource(config);
-  const consul = config.consul === undefined ? undefined : createConsulClient(config.consul, config.consulToken);
+  // In static mode only the Consul client is used (catalog registration); versionSource made sure registry mode has a registry.
+  const { kv, consul } = openRegistryStore(config);
   const logger = dependencies.logger;
   const metrics = new WorkerMetrics(dependencies.registry);
   collectProcessMetrics(dependencies.registry);
@@ -183,7 +182,6 @@ export async function createWorker(config: WorkerConfig, dependencies: WorkerDep
 
   let loaded: Promise<void>;
   if (source === 'registry') {
-    const kv = consul ? new ConsulKvStore(consul, config.kvPrefix) : new FileKvStore(config.registryDir!);
     follower = new DeploymentFollower(config.model, config.deployment!, {
       registry: new ModelRegistry(kv),
       loader,

@@ -1,9 +1,6 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { EvidenceKind } from '../state/partition-state.js';
 
-/** Upstreams whose reachability is exported. */
-export type Upstream = 'kafka' | 'consul';
-
 /** What the record-age gauge reads at scrape time. */
 export interface RecordAges {
   /** Generation time (epoch ms) of the newest record seen, by model. */

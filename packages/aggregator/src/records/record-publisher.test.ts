@@ -80,7 +80,7 @@ test('the record sums every partition\'s stored state, keeps variants that left 
   assert.equal(await value('infermesh_aggregator_records_published_total', { model: 'm' }), 1);
 });
 
-test('unchanged evidence is stamped again (same shares and P(best)); new evidence recomputes from the previous layout', async () => {
+test('unchanged evidence is stamped again with the same sequence (same shares and P(best)); new evidence recomputes from the previous layout under the next sequence', async () => {
   const kv = fileKv();
   await storePartition(kv, 'x.predictions', 0, Array.from({ length: 30 }, (_, index) => ['trial', index % 2 ? 'a' : 'b', 0] as ['trial', string, number]));
   const { publisher, tick } = setup(kv);
@@ -89,14 +89,14 @@ test('unchanged evidence is stamped again (same shares and P(best)); new evidenc
   tick(2_000);
   await publisher.publishAll();
   const second = await read(kv);
-  assert.equal(second.sequence, 2);
-  assert.equal(second.generatedAt, first.generatedAt + 2_000);
+  assert.equal(second.sequence, first.sequence, 'nothing new: the same sequence');
+  assert.equal(second.generatedAt, first.generatedAt + 2_000, 'written again: its age says the aggregator is alive');
   assert.deepEqual(second.variants, first.variants);
   assert.deepEqual(second.layout, first.layout);
   await storePartition(kv, 'x.feedback', 0, Array.from({ length: 15 }, () => ['reward', 'a', 1] as ['reward', string, number]));
   await publisher.publishAll();
   const third = await read(kv);
-  assert.equal(third.sequence, 3);
+  assert.equal(third.sequence, first.sequence + 1, 'new evidence: the next sequence');
   assert.equal(third.variants.a!.rewardSum, 15);
   assert.ok(third.variants.a!.probabilityBest > first.variants.a!.probabilityBest);
 });
@@ -132,8 +132,10 @@ test('a record another instance published first is a conflict, not a failure; an
   assert.equal(await value('infermesh_aggregator_record_publish_conflicts_total', { model: 'm' }), 1);
   assert.equal(await value('infermesh_aggregator_records_published_total', { model: 'm' }), 0);
   race = false;
+  const winner = await read(file);
   await publisher.publishAll();
-  assert.equal((await read(file)).sequence, 2, 'the next publication follows the winner\'s record');
+  assert.equal(await value('infermesh_aggregator_records_published_total', { model: 'm' }), 1, 'the next publication was written on the winner\'s record');
+  assert.equal((await read(file)).sequence, winner.sequence, 'the same evidence: the winner\'s sequence');
   down = true;
   tick(30_000);
   assert.match(String(await publisher.publishAll()), /down/, 'the KV error is returned for the outage report');
@@ -141,6 +143,7 @@ test('a record another instance published first is a conflict, not a failure; an
   assert.equal(await value('infermesh_aggregator_record_age_seconds', { model: 'm' }), 30);
   down = false;
   await publisher.publishAll();
-  assert.equal((await read(file)).sequence, 3);
+  assert.equal(await value('infermesh_aggregator_records_published_total', { model: 'm' }), 2);
+  assert.equal((await read(file)).sequence, winner.sequence);
   assert.equal(await value('infermesh_aggregator_record_age_seconds', { model: 'm' }), 0);
 });

@@ -42,11 +42,12 @@ export interface RecordPublisherDependencies {
 
 /**
  * Publishes every experiment's record at `stats/{model}`: the sum of all partitions' stored
- * states (whoever owns them), shares and P(best) from the gateway's own `computeRecord`, the
- * sequence one past the previous record's, written by compare-and-set on it. A lost race means
- * another instance published from the same states: nothing to do. When neither the evidence nor
- * the experiment changed (and nothing is discounted), the previous record is stamped again, so
- * its age keeps saying the aggregator is alive without Monte Carlo noise in P(best).
+ * states (whoever owns them), shares and P(best) from the gateway's own `computeRecord`, written
+ * by compare-and-set on the previous record. A lost race means another instance published from
+ * the same states: nothing to do. The sequence moves only when the content does: when neither
+ * the evidence nor the experiment changed (and nothing is discounted), the previous record is
+ * written again with its sequence and a new `generatedAt` (and offsets), so its age keeps saying
+ * the aggregator is alive, a sequence names one content, and P(best) has no Monte Carlo noise.
  */
 export class RecordPublisher implements RecordAges {
   private readonly newest = new Map<string, number>();
@@ -105,7 +106,7 @@ export class RecordPublisher implements RecordAges {
       const names = new Set([...experiment.variants.map((variant) => variant.name), ...Object.keys(statistics)]);
       const same = previous !== undefined && discount === undefined && previous.experimentRevision === revision && sameEvidence(previous, statistics, names);
       record = same
-        ? { ...previous, sequence: previous.sequence + 1, generatedAt: Math.round(now), experimentRevision: revision, offsets }
+        ? { ...previous, generatedAt: Math.round(now), experimentRevision: revision, offsets }
         : { ...computeRecord({ model, experiment, statistics, previous, now, ...(this.dependencies.samples ? { samples: this.dependencies.samples } : {}) }), experimentRevision: revision, offsets };
       // The gateways would refuse an invalid record; refusing it here keeps the last good one in place.
       checkExperimentRecord(model, JSON.parse(JSON.stringify(record)));

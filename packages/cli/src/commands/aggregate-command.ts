@@ -15,7 +15,7 @@ export const aggregateCommand: Command = {
       'variant from served predictions and rewards from feedback, each prediction id once, and every',
       '--publish-interval-ms stores each owned partition\'s counts with its offset (aggregator/<group>/partitions/',
       'in KV, compare-and-set) and publishes stats/{model} for every experiment: the sum over all partitions,',
-      'with traffic shares and P(best). Gateways started with --experiment-records registry route by it.',
+      'with traffic shares and P(best). Gateways with --consul and --kafka-brokers (or --experiment-records registry) route by it.',
       'Start several with the same --group-id to share the partitions; a restarted or rebalanced instance',
       'resumes from the stored states without counting anything twice. SIGTERM stores and publishes once more.',
       '',

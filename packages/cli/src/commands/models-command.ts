@@ -65,8 +65,9 @@ export const modelsCommand: Command = {
       process.stderr.write(`infermesh models: ${(error as Error).message}\n`);
       return EXIT_USAGE;
     }
-    const connection = openRegistry(parsed.values, env);
     try {
+      // Inside: a malformed registry variable is a usage error like a malformed flag.
+      const connection = openRegistry(parsed.values, env);
       switch (subcommand) {
         case 'publish':
           return await publish(connection, parsed.positionals, parsed.values);

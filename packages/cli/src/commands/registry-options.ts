@@ -1,8 +1,14 @@
-import { ConsulKvStore, createConsulClient, DEFAULT_KV_PREFIX, FileKvStore, ModelRegistry, type KvStore } from '@infermesh/shared';
+import { DEFAULT_KV_PREFIX, DEFAULT_REGISTRY_DIR, ModelRegistry, openRegistryStore, type KvStore, type OptionSpec, type RegistryStoreConfig } from '@infermesh/shared';
 import type Consul from 'consul';
+import { loadCommandOptions } from './load-command-options.js';
 
-/** Directory registry used when neither --consul nor --registry-dir is given. */
-export const DEFAULT_REGISTRY_DIR = '.infermesh/registry';
+/** The registry options of the CLI's registry commands: flags, else environment, else defaults. */
+export const REGISTRY_OPTIONS: readonly OptionSpec[] = [
+  { key: 'consul', flag: 'consul', env: 'CONSUL_HTTP_ADDR', type: 'string', description: 'Consul HTTP address; the registry is Consul KV' },
+  { key: 'consulToken', flag: 'consul-token', env: 'CONSUL_HTTP_TOKEN', type: 'string', description: 'Consul ACL token' },
+  { key: 'registryDir', flag: 'registry-dir', env: 'INFERMESH_REGISTRY_DIR', type: 'string', default: DEFAULT_REGISTRY_DIR, description: 'Directory registry when Consul is not used' },
+  { key: 'kvPrefix', flag: 'kv-prefix', env: 'INFERMESH_KV_PREFIX', type: 'string', default: DEFAULT_KV_PREFIX, description: 'Consul KV prefix' },
+];
 
 /** parseArgs options that select a registry, shared by registry commands. */
 export const REGISTRY_PARSE_OPTIONS = {
@@ -28,13 +34,7 @@ export interface RegistryConnection {
 }
 
 /** Opens the registry named by flags, else environment, else the default directory. */
-export function openRegistry(values: Partial<Record<keyof typeof REGISTRY_PARSE_OPTIONS, string | undefined>>, env: NodeJS.ProcessEnv): RegistryConnection {
-  const consulAddr = values.consul ?? env.CONSUL_HTTP_ADDR;
-  if (consulAddr !== undefined && consulAddr !== '') {
-    const consul = createConsulClient(consulAddr, values['consul-token'] ?? env.CONSUL_HTTP_TOKEN);
-    const kv = new ConsulKvStore(consul, values['kv-prefix'] ?? env.INFERMESH_KV_PREFIX ?? DEFAULT_KV_PREFIX);
-    return { registry: new ModelRegistry(kv), kv, consul };
-  }
-  const kv = new FileKvStore(values['registry-dir'] ?? env.INFERMESH_REGISTRY_DIR ?? DEFAULT_REGISTRY_DIR);
-  return { registry: new ModelRegistry(kv), kv, consul: undefined };
+export function openRegistry(flags: Partial<Record<keyof typeof REGISTRY_PARSE_OPTIONS, string | undefined>>, env: NodeJS.ProcessEnv): RegistryConnection {
+  const { kv, consul } = openRegistryStore(loadCommandOptions<RegistryStoreConfig>(REGISTRY_OPTIONS, flags, env));
+  return { registry: new ModelRegistry(kv), kv, consul };
 }

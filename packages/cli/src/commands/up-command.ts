@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { ConsulKvStore, createConsulClient, DEFAULT_KV_PREFIX, FileKvStore, ModelRegistry } from '@infermesh/shared';
+import { EVENT_OPTIONS, ModelRegistry, openRegistryStore, type OptionSpec } from '@infermesh/shared';
 import { startChildServer, stopChildServers, type ChildServer } from '../up/child-servers.js';
 import { seedDemoRegistry } from '../up/demo-registry.js';
 import { startLiveSummary } from '../up/live-summary.js';
@@ -7,6 +7,8 @@ import { DEFAULT_UP_AGGREGATOR_METRICS_PORT, DEFAULT_UP_GATEWAY_PORT, DEFAULT_UP
 import { meshSecrets } from '../up/mesh-secrets.js';
 import { welcomeText } from '../up/welcome.js';
 import { EXIT_FAILURE, EXIT_USAGE, type Command } from './command.js';
+import { loadCommandOptions } from './load-command-options.js';
+import { REGISTRY_OPTIONS } from './registry-options.js';
 
 /** Working directory of `infermesh up` by default. */
 export const DEFAULT_UP_DIR = '.infermesh/up';
@@ -30,6 +32,20 @@ const HELP = [
   `  --aggregator-port <port> metrics port of the aggregator, with --consul and --kafka-brokers (default ${DEFAULT_UP_AGGREGATOR_METRICS_PORT})`,
 ].join('\n');
 
+/** The options of `up` that also come from the environment: the infrastructure it runs on (its children read the same variables). */
+const INFRASTRUCTURE_OPTIONS: readonly OptionSpec[] = [
+  ...REGISTRY_OPTIONS.filter((spec) => spec.key !== 'registryDir'),
+  ...EVENT_OPTIONS.filter((spec) => spec.key === 'kafkaBrokers'),
+];
+
+/** What {@link INFRASTRUCTURE_OPTIONS} hold once validated. */
+interface Infrastructure {
+  consul?: string;
+  consulToken?: string;
+  kvPrefix: string;
+  kafkaBrokers?: string;
+}
+
 /** `infermesh up`: the whole mesh in one command (what `npm start` runs). */
 export const upCommand: Command = {
   help: () => HELP,
@@ -51,8 +67,14 @@ export const upCommand: Command = {
       process.stderr.write(`infermesh up: ${(error as Error).message}\n\n${HELP}\n`);
       return EXIT_USAGE;
     }
-    const consul = values.consul ?? env.CONSUL_HTTP_ADDR;
-    const kafkaBrokers = values['kafka-brokers'] ?? env.KAFKA_BROKERS;
+    let infrastructure: Infrastructure;
+    try {
+      infrastructure = loadCommandOptions<Infrastructure>(INFRASTRUCTURE_OPTIONS, values, env);
+    } catch (error) {
+      process.stderr.write(`infermesh up: ${(error as Error).message}\n\n${HELP}\n`);
+      return EXIT_USAGE;
+    }
+    const { consul, kafkaBrokers } = infrastructure;
     const gatewayPort = Number(values.port);
     const workerPort = Number(values['worker-port']);
     const aggregatorPort = Number(values['aggregator-port']);
@@ -62,7 +84,7 @@ export const upCommand: Command = {
     }
     const secrets = meshSecrets(values.dir);
     const plan = planMesh({ dir: values.dir, gatewayPort, workerPort, aggregatorPort, ...(consul ? { consul } : {}), ...(kafkaBrokers ? { kafkaBrokers } : {}) }, secrets);
-    const kv = consul === undefined ? new FileKvStore(plan.registryDir) : new ConsulKvStore(createConsulClient(consul, env.CONSUL_HTTP_TOKEN), env.INFERMESH_KV_PREFIX ?? DEFAULT_KV_PREFIX);
+    const { kv } = openRegistryStore({ ...infrastructure, registryDir: plan.registryDir });
     const servers: ChildServer[] = [];
     let stopped = false;
     const stop = async () => {

@@ -1,4 +1,4 @@
-import { DEFAULT_KV_PREFIX, EVENT_OPTIONS, InfermeshError, LOG_LEVELS, type EventsConfig, type OptionSpec } from '@infermesh/shared';
+import { DEFAULT_KV_PREFIX, DEFAULT_REGISTRY_DIR, EVENT_OPTIONS, InfermeshError, LOG_LEVELS, type EventsConfig, type OptionSpec } from '@infermesh/shared';
 import { FeedbackTokenSigner } from '../feedback/feedback-token-signer.js';
 
 /** The validated configuration of one gateway process. */
@@ -22,9 +22,10 @@ export interface GatewayConfig extends EventsConfig {
 /**
  * Where the gateway gets the experiment records it routes by: `local`, an aggregator inside
  * this process counting this gateway's traffic (the embedded mesh, one gateway); `registry`,
- * the records the aggregator service publishes under `stats/` (every replica routes alike).
+ * the records the aggregator service publishes under `stats/` (every replica routes alike);
+ * `auto`, registry when both Consul and Kafka are configured, else local (see recordSourceOf).
  */
-export const EXPERIMENT_RECORD_SOURCES = ['local', 'registry'] as const;
+export const EXPERIMENT_RECORD_SOURCES = ['auto', 'local', 'registry'] as const;
 /** Milliseconds between records of the in-process aggregator. */
 export const DEFAULT_RECORD_INTERVAL_MS = 1_000;
 
@@ -44,14 +45,14 @@ export const GATEWAY_OPTIONS: readonly OptionSpec[] = [
   { key: 'port', flag: 'port', env: 'INFERMESH_GATEWAY_PORT', type: 'integer', minimum: 0, maximum: 65535, default: DEFAULT_GATEWAY_PORT, description: 'HTTP port (0 = any free port)' },
   { key: 'consul', flag: 'consul', env: 'CONSUL_HTTP_ADDR', type: 'string', description: 'Consul HTTP address: model configs from KV, workers from the catalog' },
   { key: 'consulToken', flag: 'consul-token', env: 'CONSUL_HTTP_TOKEN', type: 'string', description: 'Consul ACL token' },
-  { key: 'registryDir', flag: 'registry-dir', env: 'INFERMESH_REGISTRY_DIR', type: 'string', default: '.infermesh/registry', description: 'File registry of model configs when Consul is not used' },
+  { key: 'registryDir', flag: 'registry-dir', env: 'INFERMESH_REGISTRY_DIR', type: 'string', default: DEFAULT_REGISTRY_DIR, description: 'File registry of model configs when Consul is not used' },
   { key: 'kvPrefix', flag: 'kv-prefix', env: 'INFERMESH_KV_PREFIX', type: 'string', default: DEFAULT_KV_PREFIX, description: 'Consul KV prefix of the registry' },
   { key: 'maxBodyBytes', flag: 'max-body-bytes', env: 'INFERMESH_MAX_BODY_BYTES', type: 'integer', minimum: 1024, default: DEFAULT_MAX_BODY_BYTES, description: 'Largest request body accepted, bytes' },
   { key: 'logLevel', flag: 'log-level', env: 'INFERMESH_LOG_LEVEL', type: 'string', values: LOG_LEVELS, default: 'info', description: 'Lowest log level written' },
   { key: 'feedbackKeys', flag: 'feedback-keys', env: 'INFERMESH_FEEDBACK_KEYS', type: 'string', description: 'HMAC keys of feedback tokens, "id:secret,id:secret" (first signs, the rest are still accepted); same on every replica. Unset: a random per-process key' },
   { key: 'feedbackTtlSeconds', flag: 'feedback-ttl-seconds', env: 'INFERMESH_FEEDBACK_TTL_SECONDS', type: 'integer', minimum: 1, default: DEFAULT_FEEDBACK_TTL_SECONDS, description: 'Seconds a feedback token stays valid' },
   { key: 'adminToken', flag: 'admin-token', env: 'INFERMESH_ADMIN_TOKEN', type: 'string', description: 'Bearer token required by PUT /v1/experiments/{model}; unset disables it' },
-  { key: 'experimentRecords', flag: 'experiment-records', env: 'INFERMESH_EXPERIMENT_RECORDS', type: 'string', values: EXPERIMENT_RECORD_SOURCES, default: 'local', description: 'Records experiments route by: local (an in-process aggregator over this gateway\'s traffic) or registry (published by `infermesh aggregate` under stats/)' },
+  { key: 'experimentRecords', flag: 'experiment-records', env: 'INFERMESH_EXPERIMENT_RECORDS', type: 'string', values: EXPERIMENT_RECORD_SOURCES, default: 'auto', description: 'Records experiments route by: local (an in-process aggregator over this gateway\'s traffic), registry (published by `infermesh aggregate` under stats/), or auto: registry when --consul and --kafka-brokers are both set, else local' },
   { key: 'recordIntervalMs', flag: 'record-interval-ms', env: 'INFERMESH_RECORD_INTERVAL_MS', type: 'integer', minimum: 50, default: DEFAULT_RECORD_INTERVAL_MS, description: 'Milliseconds between records of the local aggregator' },
   { key: 'shutdownGraceMs', flag: 'shutdown-grace-ms', env: 'INFERMESH_SHUTDOWN_GRACE_MS', type: 'integer', minimum: 0, default: DEFAULT_GATEWAY_SHUTDOWN_GRACE_MS, description: 'Milliseconds open requests may take to finish after SIGTERM' },
   ...EVENT_OPTIONS,

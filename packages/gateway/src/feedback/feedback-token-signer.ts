@@ -3,8 +3,6 @@ import { InfermeshError } from '@infermesh/shared';
 import type { FeedbackClaims, VerifiedFeedbackClaims } from './feedback-claims.js';
 import { fromPayload, malformed, parsePayload, toPayload } from './feedback-token-payload.js';
 
-/** Lifetime of a feedback token when the configuration names none, ms (one day: long enough for a session's conversion). */
-export const DEFAULT_FEEDBACK_TOKEN_TTL_MS = 24 * 60 * 60 * 1000;
 /** Shortest secret accepted, bytes: HMAC-SHA256 gains nothing from more and is weakened by less (RFC 2104). */
 export const MIN_SECRET_BYTES = 32;
 /** Longest token verify() looks at, characters; bounds the work an anonymous caller can ask for. */

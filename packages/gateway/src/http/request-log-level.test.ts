@@ -2,8 +2,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { requestLogLevel } from './request-log-level.js';
 
-test('only unexpected failures are ERROR; 503, 504 and client mistakes are WARN; successes INFO', () => {
+test('only unexpected failures and a model failing are ERROR; 503, 504 and client mistakes are WARN; successes INFO', () => {
   assert.equal(requestLogLevel(500, 'INTERNAL'), 'error');
+  assert.equal(requestLogLevel(500, 'INFERENCE_FAILED'), 'error');
   assert.equal(requestLogLevel(503, 'NO_HEALTHY_WORKER'), 'warn');
   assert.equal(requestLogLevel(503, 'UPSTREAM_UNAVAILABLE'), 'warn');
   assert.equal(requestLogLevel(504, 'DEADLINE_EXCEEDED'), 'warn');

@@ -39,8 +39,30 @@ test('errors map to stable codes; client mistakes stay 4xx with the worker messa
   assert.deepEqual([notReady.error.code, notReady.countsTowardEjection], ['MODEL_NOT_READY', true]);
   const transport = classifyWorkerFailure(failure(status.INTERNAL, false));
   assert.deepEqual([transport.error.code, transport.countsTowardEjection], ['UPSTREAM_UNAVAILABLE', true]);
-  const modelFailed = classifyWorkerFailure(failure(status.INTERNAL, false, 'INFERENCE_FAILED'));
-  assert.deepEqual([modelFailed.error.code, modelFailed.countsTowardEjection, modelFailed.error.details.workerCode], ['INTERNAL', false, 'INFERENCE_FAILED']);
+});
+
+test("the worker's own code survives the hop, with its retriable flag; the instance answered and is not ejected", () => {
+  const modelFailed = classifyWorkerFailure(failure(status.INTERNAL, true, 'INFERENCE_FAILED'));
+  assert.deepEqual(
+    [modelFailed.error.code, modelFailed.error.message, modelFailed.error.clientMessage, modelFailed.error.retriable, modelFailed.retryOnAnotherInstance, modelFailed.countsTowardEjection, modelFailed.instanceAnswered],
+    ['INFERENCE_FAILED', 'worker said no', 'worker said no', false, false, false, true],
+  );
+  assert.deepEqual(modelFailed.error.details, { grpcStatus: 'INTERNAL', workerCode: 'INFERENCE_FAILED' });
+  // Any code the worker sends with the status it maps that code to passes through.
+  for (const [grpc, code] of [[status.INVALID_ARGUMENT, 'MISSING_FEATURE'], [status.NOT_FOUND, 'DEPLOYMENT_NOT_FOUND'], [status.FAILED_PRECONDITION, 'WARMUP_FAILED'], [status.RESOURCE_EXHAUSTED, 'PAYLOAD_TOO_LARGE']] as const) {
+    const decision = classifyWorkerFailure(failure(grpc, false, code));
+    assert.deepEqual([decision.error.code, decision.error.retriable, decision.countsTowardEjection], [code, false, false], code);
+  }
+});
+
+test('an unexpected worker error never leaks its message; a code this gateway does not know, or with a status that does not fit it, is INTERNAL', () => {
+  const bug = classifyWorkerFailure(failure(status.INTERNAL, false, 'INTERNAL'));
+  assert.deepEqual([bug.error.code, bug.error.clientMessage, bug.countsTowardEjection, bug.instanceAnswered], ['INTERNAL', 'internal error; it was logged with this request id', false, true]);
+  assert.match(bug.error.message, /worker failed the call \(INTERNAL\): worker said no/);
+  for (const [grpc, code] of [[status.INTERNAL, 'A_NEWER_CODE'], [status.INTERNAL, 'INVALID_TENSOR']] as const) {
+    const decision = classifyWorkerFailure(failure(grpc, false, code));
+    assert.deepEqual([decision.error.code, decision.error.clientMessage, decision.countsTowardEjection], ['INTERNAL', 'internal error; it was logged with this request id', false], code);
+  }
 });
 
 test('anything that is not a worker call error is a bug: INTERNAL, no retry, no ejection', () => {

@@ -4,14 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import fc from 'fast-check';
-import { createLogger, InfermeshError, type Tensor } from '@infermesh/shared';
+import { CallCancellation, createLogger, InfermeshError, type Tensor } from '@infermesh/shared';
 import { Registry } from 'prom-client';
 import { WorkerMetrics } from '../metrics/worker-metrics.js';
 import { ModelSlot } from '../reload/model-slot.js';
 import type { LoadedModel } from '../runtime/loaded-model.js';
 import { loadLookupRuntime } from '../runtime/lookup-model-runtime.js';
 import type { ModelRuntime } from '../runtime/model-runtime.js';
-import { CallCancellation } from './call-cancellation.js';
 import { DynamicBatcher, type BatchRequest, type DynamicBatcherOptions } from './dynamic-batcher.js';
 
 // The model is the real lookup runtime (a table per version, so answers tell versions apart),

@@ -1,8 +1,7 @@
-import { splitTensorRows, type Logger, type Tensor } from '@infermesh/shared';
+import { NagleBatcher, splitTensorRows, type BatchMember, type CallCancellation, type Logger, type Tensor } from '@infermesh/shared';
 import type { WorkerMetrics } from '../metrics/worker-metrics.js';
 import type { LoadedModel } from '../runtime/loaded-model.js';
 import { batchKey, concatRows, hasBatchDimension, rowCount } from './batch-rows.js';
-import type { CallCancellation } from './call-cancellation.js';
 
 /** Rows one runtime call carries at most, by default; 1 turns batching off. */
 export const DEFAULT_MAX_BATCH_SIZE = 64;
@@ -33,34 +32,19 @@ export interface DynamicBatcherOptions {
   now: () => number;
 }
 
-interface Pending {
-  request: BatchRequest;
-  rows: number;
-  queuedAt: number;
-  resolve: (outputs: Tensor[]) => void;
-  reject: (error: unknown) => void;
-}
-
-/** Queued calls that can share one runtime call. */
-interface Group {
-  key: string;
-  members: Pending[];
-  rows: number;
-  timer?: NodeJS.Timeout;
-}
+/** One call as its batch runs it. */
+type Member = BatchMember<BatchRequest, Tensor[]>;
 
 /** Batching state of one loaded model version: batches never cross versions. */
 interface ModelState {
   model: LoadedModel;
   batchable: boolean;
-  running: number;
-  /** In creation order: the first is the oldest. */
-  groups: Map<string, Group>;
+  batcher: NagleBatcher<BatchRequest, Tensor[]>;
 }
 
 /**
  * Coalesces concurrent ModelInfer calls for the same loaded model into one runtime call, by
- * Nagle's rule: a call runs at once when no runtime call is running for its model, so light
+ * Nagle's rule (the shared {@link NagleBatcher}, one per loaded model): a call runs at once when no runtime call is running for its model, so light
  * load waits for nothing; calls arriving meanwhile queue, and when the running call ends the
  * oldest queue runs as one batch (rows concatenated along the first dimension, outputs split
  * back by row counts). A queue runs earlier when it holds `maxBatchSize` rows or its first call
@@ -81,105 +65,50 @@ export class DynamicBatcher {
 
   /** The outputs of `request` computed by `model`, alone or in a batch with other calls to the same model. */
   infer(model: LoadedModel, request: BatchRequest): Promise<Tensor[]> {
-    const { cancellation } = request;
-    if (cancellation?.cancelled) return Promise.reject(cancellation.reason);
-    return new Promise<Tensor[]>((resolve, reject) => {
-      const state = this.stateFor(model);
-      const rows = rowCount(request.inputs);
-      const pending: Pending = { request, rows, queuedAt: this.options.now(), resolve, reject };
-      const joinable = state.batchable && rows > 0 && rows < this.options.maxBatchSize;
-      if (!joinable || (state.running === 0 && state.groups.size === 0)) this.dispatch(state, [pending]);
-      else this.enqueue(state, pending);
-    });
+    return this.stateFor(model).batcher.submit(request, request.cancellation);
   }
 
   private stateFor(model: LoadedModel): ModelState {
     let state = this.states.get(model);
     if (state === undefined) {
-      state = { model, batchable: this.options.maxBatchSize > 1 && hasBatchDimension(model.runtime), running: 0, groups: new Map() };
+      const { maxBatchSize, maxQueueDelayMs, metrics, now } = this.options;
+      const created: ModelState = {
+        model,
+        batchable: maxBatchSize > 1 && hasBatchDimension(model.runtime),
+        batcher: new NagleBatcher<BatchRequest, Tensor[]>({
+          maxWeight: maxBatchSize,
+          maxDelayMs: maxQueueDelayMs,
+          // One model: what queued goes once it is idle.
+          capacity: () => 1,
+          handOffOnEnd: false,
+          batching: () => created.batchable,
+          weightOf: (request) => rowCount(request.inputs),
+          keyOf: (request) => batchKey(request.inputs, request.outputNames),
+          run: (members) => {
+            const at = now();
+            for (const member of members) metrics.batchQueueDelay.observe({ model: model.name }, Math.max(0, at - member.queuedAt) / 1000);
+            return this.run(created, members);
+          },
+          now,
+        }),
+      };
+      state = created;
       this.states.set(model, state);
     }
     return state;
   }
 
-  private enqueue(state: ModelState, pending: Pending): void {
-    const key = batchKey(pending.request.inputs, pending.request.outputNames);
-    let group = state.groups.get(key);
-    // A queue that this call would overfill goes now; the call starts the next one.
-    if (group !== undefined && group.rows + pending.rows > this.options.maxBatchSize) {
-      this.flush(state, group);
-      group = undefined;
-    }
-    if (group === undefined) {
-      const created: Group = { key, members: [], rows: 0 };
-      created.timer = setTimeout(() => this.flush(state, created), this.options.maxQueueDelayMs);
-      created.timer.unref();
-      state.groups.set(key, created);
-      group = created;
-    }
-    const joined = group;
-    joined.members.push(pending);
-    joined.rows += pending.rows;
-    pending.request.cancellation?.onCancel(() => this.leave(state, joined, pending));
-    if (joined.rows >= this.options.maxBatchSize) this.flush(state, joined);
-  }
-
-  /** A cancelled call leaves its queue; it never reaches the model. */
-  private leave(state: ModelState, group: Group, pending: Pending): void {
-    const index = group.members.indexOf(pending);
-    if (index < 0) return;
-    group.members.splice(index, 1);
-    group.rows -= pending.rows;
-    if (group.members.length === 0) {
-      clearTimeout(group.timer);
-      if (state.groups.get(group.key) === group) state.groups.delete(group.key);
-    }
-    pending.reject(pending.request.cancellation?.reason);
-  }
-
-  private flush(state: ModelState, group: Group): void {
-    clearTimeout(group.timer);
-    if (state.groups.get(group.key) === group) state.groups.delete(group.key);
-    if (group.members.length > 0) this.dispatch(state, group.members.splice(0));
-  }
-
-  private dispatch(state: ModelState, members: Pending[]): void {
-    const now = this.options.now();
-    const labels = { model: state.model.name };
-    for (const member of members) {
-      member.request.cancellation?.onCancel(undefined);
-      this.options.metrics.batchQueueDelay.observe(labels, Math.max(0, now - member.queuedAt) / 1000);
-    }
-    state.running += 1;
-    void this.run(state, members)
-      // Settled members ignore this; it only guards against a bug leaving a caller waiting forever.
-      .catch((error: unknown) => members.forEach((member) => member.reject(error)))
-      .finally(() => {
-        state.running -= 1;
-        // The model is free: what queued meanwhile goes next, together.
-        if (state.running === 0) {
-          const oldest = state.groups.values().next();
-          if (oldest.done !== true) this.flush(state, oldest.value);
-        }
-      });
-  }
-
   /** One runtime call for `members`, settling each of them. */
-  private async run(state: ModelState, members: Pending[]): Promise<void> {
+  private async run(state: ModelState, members: Member[]): Promise<void> {
     if (members.length === 1) return this.runAlone(state, members[0]!);
-    if (!state.batchable) {
-      // Queued before this version turned out not to answer per row: each runs alone.
-      await Promise.all(members.map((member) => this.runAlone(state, member)));
-      return;
-    }
     const { runtime } = state.model;
-    const rowCounts = members.map((member) => member.rows);
+    const rowCounts = members.map((member) => member.weight);
     this.observeCall(state, rowCounts);
     let outputs: Tensor[];
     try {
       outputs = await runtime.infer(
-        concatRows(members.map((member) => member.request.inputs)),
-        members[0]!.request.outputNames,
+        concatRows(members.map((member) => member.item.inputs)),
+        members[0]!.item.outputNames,
       );
     } catch (error) {
       // Which call the model refused is unknown: each is retried alone, so only that one fails.
@@ -196,20 +125,20 @@ export class DynamicBatcher {
     members.forEach((member, index) => member.resolve(split[index]!));
   }
 
-  private async runAlone(state: ModelState, member: Pending): Promise<void> {
-    this.observeCall(state, [member.rows]);
+  private async runAlone(state: ModelState, member: Member): Promise<void> {
+    this.observeCall(state, [member.weight]);
     try {
-      member.resolve(await state.model.runtime.infer(member.request.inputs, member.request.outputNames));
+      member.resolve(await state.model.runtime.infer(member.item.inputs, member.item.outputNames));
     } catch (error) {
       member.reject(error);
     }
   }
 
-  private async oneByOne(state: ModelState, members: readonly Pending[], reason: 'batch_failed' | 'outputs_not_per_row'): Promise<void> {
+  private async oneByOne(state: ModelState, members: readonly Member[], reason: 'batch_failed' | 'outputs_not_per_row'): Promise<void> {
     this.options.metrics.batchFallbacks.inc({ model: state.model.name, reason });
     await Promise.all(
       members.map((member) => {
-        const { cancellation } = member.request;
+        const { cancellation } = member.item;
         // A call cancelled while its batch ran is not run again.
         if (cancellation?.cancelled) {
           member.reject(cancellation.reason);

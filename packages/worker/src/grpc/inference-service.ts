@@ -1,6 +1,5 @@
 import { status as grpcStatus, type sendUnaryData, type ServerUnaryCall } from '@grpc/grpc-js';
-import { InfermeshError, toGrpcError, type GRPCInferenceServiceHandlers, type Logger } from '@infermesh/shared';
-import { CallCancellation } from '../batching/call-cancellation.js';
+import { CallCancellation, InfermeshError, toGrpcError, type GRPCInferenceServiceHandlers, type Logger } from '@infermesh/shared';
 import type { DynamicBatcher } from '../batching/dynamic-batcher.js';
 import type { LoadedModel } from '../runtime/loaded-model.js';
 import type { ModelSlot } from '../reload/model-slot.js';

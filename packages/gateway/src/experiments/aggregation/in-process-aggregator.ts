@@ -89,8 +89,8 @@ export class InProcessAggregator {
         const last = this.computed.get(model);
         const discounted = experiment.policy.type === 'thompson' && experiment.policy.discountPerHour !== undefined;
         if (previous !== undefined && last?.events === events && last.experiment === experiment && !(discounted && at - last.at >= DISCOUNTED_RECOMPUTE_MS)) {
-          // Nothing new: the same record, stamped again, so its age keeps saying the aggregator is alive.
-          store.put({ ...previous, sequence: previous.sequence + 1, generatedAt: Math.round(at) });
+          // Nothing new: the same record and sequence, stamped again, so its age keeps saying the aggregator is alive.
+          store.put({ ...previous, generatedAt: Math.round(at) });
           continue;
         }
         store.put(computeRecord({ model, experiment, statistics: this.counts.statistics(model, at), previous, now: at }));

@@ -10,7 +10,8 @@ export const RECORDS_WAIT_MS = 30_000;
 /** What the watcher needs. */
 export interface KvRecordWatcherDependencies {
   kv: KvStore;
-  store: RecordStore;
+  /** Where valid records go (the records this gateway routes by, or anything else that wants to see them). */
+  store: Pick<RecordStore, 'put' | 'get'>;
   logger: Logger;
   random: () => number;
   sleep: (ms: number, signal: AbortSignal) => Promise<void>;

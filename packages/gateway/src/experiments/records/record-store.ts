@@ -12,7 +12,8 @@ export interface RecordSource {
  * The records this process holds, newest sequence per model. The in-process aggregator
  * publishes into it; a Consul watch of `stats/` fills it on gateways fed by the aggregator
  * service. A record older than the one held is ignored, so a late or replayed publication
- * never moves traffic back.
+ * never moves traffic back. The sequence moves only when the content does; the same sequence
+ * generated later is the same content stamped again (it only refreshes the record's age).
  */
 export class RecordStore implements RecordSource {
   private readonly records = new Map<string, ExperimentRecord>();
@@ -27,10 +28,10 @@ export class RecordStore implements RecordSource {
     return [...this.records.keys()];
   }
 
-  /** Keeps `record` unless one with the same or a higher sequence is held; says whether it was kept. */
+  /** Keeps `record` unless one with a higher sequence, or the same one generated as late or later, is held; says whether it was kept. */
   put(record: ExperimentRecord): boolean {
     const held = this.records.get(record.model);
-    if (held !== undefined && held.sequence >= record.sequence) return false;
+    if (held !== undefined && (held.sequence > record.sequence || (held.sequence === record.sequence && held.generatedAt >= record.generatedAt))) return false;
     this.records.set(record.model, record);
     return true;
   }

@@ -12,6 +12,5 @@ export { evidenceOf, type Evidence } from './experiments/aggregation/event-evide
 export { discountOf } from './experiments/policy/share-plan.js';
 export { parseExperimentRecord, checkExperimentRecord, EXPERIMENT_RECORD_SCHEMA, type ExperimentRecord, type RecordVariant } from './experiments/records/experiment-record.js';
 export { RecordStore, type RecordSource } from './experiments/records/record-store.js';
-export { RECORDS_PREFIX } from './experiments/records/kv-record-watcher.js';
 export { relayout, contiguousLayout, layoutShares, bandAt, MAX_LAYOUT_BANDS, type TrafficLayout, type LayoutBand } from './experiments/records/traffic-layout.js';
 export { assignVariant, entityPosition, effectiveShares, type Assignment } from './experiments/routing/assign-variant.js';

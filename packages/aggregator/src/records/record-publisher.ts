@@ -1,10 +1,9 @@
-import { InfermeshError, type KvEntry, type KvStore, type Logger } from '@infermesh/shared';
+import { InfermeshError, RECORDS_PREFIX, type KvEntry, type KvStore, type Logger } from '@infermesh/shared';
 import {
   checkExperimentRecord,
   computeRecord,
   mergeCounts,
   parseExperimentRecord,
-  RECORDS_PREFIX,
   VariantCounts,
   type CountsByModel,
   type Discount,

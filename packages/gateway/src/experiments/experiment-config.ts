@@ -1,7 +1,5 @@
 import { Ajv } from 'ajv';
-import { InfermeshError, NAME_PATTERN } from '@infermesh/shared';
-import { POOL_CONFIG_SCHEMA, type PoolConfig } from '../models/model-config.js';
-import { parseValidatedJson } from '../config/parse-validated-json.js';
+import { InfermeshError, NAME_PATTERN, parseValidatedJson, POOL_CONFIG_SCHEMA, type PoolConfig } from '@infermesh/shared';
 import { checkPrior } from './policy/posteriors.js';
 import type { ExperimentPolicy, RewardBounds } from './policy/policy-types.js';
 

@@ -18,6 +18,7 @@ export { tensorFromJson, tensorToJson, type JsonTensorValue } from './tensors/js
 export { concatTensorRows, splitTensorRows } from './tensors/tensor-rows.js';
 export { loadConfig, formatOptionsHelp, CONFIG_FILE_FLAG, type ConfigSources } from './config/load-config.js';
 export type { OptionSpec } from './config/option-spec.js';
+export { SHARED_OPTIONS, DEFAULT_FEEDBACK_TTL_SECONDS } from './config/shared-options.js';
 export { createLogger, LOG_LEVELS, type Logger, type LoggerOptions } from './logging/create-logger.js';
 export { startMetricsServer, type MetricsServer } from './metrics/metrics-server.js';
 export { collectProcessMetrics } from './metrics/collect-process-metrics.js';

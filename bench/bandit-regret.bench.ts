@@ -10,8 +10,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { RECORD_SHARE_SAMPLES } from '../packages/gateway/src/experiments/aggregation/compute-record.js';
-import type { ThompsonPolicy } from '../packages/gateway/src/experiments/policy/policy-types.js';
+import { RECORD_SHARE_SAMPLES, type ThompsonPolicy } from '@infermesh/experiments';
 import { ratioMarkdown, regretRatio, resultsMarkdown, replaceResults, standardError, summarise, type CaseReport, type PolicyReport, type RegretRatio } from './support/bandit-report.js';
 import { recordLearner, recordMeter, type RecordMeter } from './support/bandit-record-learner.js';
 import { bernoulliCase, epsilonGreedy, laiRobbinsBernoulli, laiRobbinsNormal, normalCase, policyLearner, simulate, type BanditCase, type LearnerFactory } from './support/bandit-simulation.js';

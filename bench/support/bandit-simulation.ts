@@ -5,9 +5,7 @@
  * the n-th pull of an arm yields the same reward whichever policy pulled it, so policies are
  * compared on the same luck.
  */
-import { chooseVariant, type ExperimentPolicy, type VariantPolicyInput } from '../../packages/gateway/src/experiments/policy/experiment-policy.js';
-import { normal, seededRandom, type RandomSource } from '../../packages/gateway/src/experiments/policy/random-source.js';
-import { EMPTY_STATISTICS, recordReward } from '../../packages/gateway/src/experiments/policy/variant-statistics.js';
+import { chooseVariant, EMPTY_STATISTICS, normal, recordReward, seededRandom, type ExperimentPolicy, type RandomSource, type VariantPolicyInput } from '@infermesh/experiments';
 
 /** Arms of one simulated experiment. */
 export interface BanditCase {

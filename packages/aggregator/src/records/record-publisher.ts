@@ -8,7 +8,7 @@ import {
   type CountsByModel,
   type Discount,
   type ExperimentRecord,
-} from '@infermesh/gateway';
+} from '@infermesh/experiments';
 import type { AggregatorMetrics, RecordAges } from '../metrics/aggregator-metrics.js';
 import type { PartitionState } from '../state/partition-state.js';
 import type { WatchedExperiment } from './experiment-watcher.js';

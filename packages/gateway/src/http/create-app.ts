@@ -1,10 +1,10 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { InfermeshError, REQUEST_ID_HEADER, type Logger } from '@infermesh/shared';
 import type { Registry } from 'prom-client';
+import type { RandomSource } from '@infermesh/experiments';
 import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import type { ModelCatalog } from '../models/model-catalog.js';
 import type { FeedbackTokenSigner } from '../feedback/feedback-token-signer.js';
-import type { RandomSource } from '../experiments/policy/random-source.js';
 import type { ShadowRunner } from '../experiments/shadow/shadow-runner.js';
 import { describeExperiment, putExperiment, recordFeedback, type ExperimentRouteDependencies } from './experiment-routes.js';
 import { predict } from '../predict/predict-service.js';

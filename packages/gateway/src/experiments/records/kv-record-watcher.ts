@@ -1,6 +1,5 @@
 import { KvDocumentWatch, RECORDS_PREFIX, type KvStore, type Logger } from '@infermesh/shared';
-import { parseExperimentRecord, type ExperimentRecord } from './experiment-record.js';
-import type { RecordStore } from './record-store.js';
+import { parseExperimentRecord, type ExperimentRecord, type RecordStore } from '@infermesh/experiments';
 
 /** Milliseconds one blocking query on the records waits before asking again. */
 export const RECORDS_WAIT_MS = 30_000;

@@ -1,7 +1,7 @@
 import { decodeInferOutputs, InfermeshError, type EventPublisher, type Logger, type ModelInferRequest, type PredictionShadowData, type Tensor } from '@infermesh/shared';
 import { Counter, Histogram, type Registry } from 'prom-client';
+import type { RandomSource } from '@infermesh/experiments';
 import type { ServedModel } from '../../models/served-model.js';
-import type { RandomSource } from '../policy/random-source.js';
 import { compareOutputs } from './compare-outputs.js';
 
 /** Differences between live and shadow outputs, buckets. */

@@ -3,7 +3,7 @@
  * holds. Pure: the position of a sticky request is a hash, the rest is arithmetic on the
  * record's layout, so replicas with the same record and config agree to the bit.
  */
-import type { ExperimentConfig } from '../experiment-config.js';
+import type { ExperimentConfig } from '../config/experiment-config.js';
 import type { ExperimentRecord } from '../records/experiment-record.js';
 import { bandAt, contiguousLayout, layoutShares, type TrafficLayout } from '../records/traffic-layout.js';
 import { seededRandom } from '../policy/random-source.js';

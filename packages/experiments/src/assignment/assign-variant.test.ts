@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { computeRecord } from '../aggregation/compute-record.js';
-import { parseExperimentConfig, type ExperimentConfig } from '../experiment-config.js';
+import { computeRecord } from '../records/compute-record.js';
+import { parseExperimentConfig, type ExperimentConfig } from '../config/experiment-config.js';
 import { parseExperimentRecord, type ExperimentRecord } from '../records/experiment-record.js';
 import { bandAt, layoutShares } from '../records/traffic-layout.js';
 import { seededRandom } from '../policy/random-source.js';

@@ -1,6 +1,6 @@
 /**
- * Cumulative expected regret of infermesh's Thompson sampler (the production policy code,
- * `chooseVariant`) against baselines measured in the same run: a uniform A/B split and
+ * Cumulative expected regret of infermesh's Thompson sampler (the production share plan,
+ * sampled per request) against baselines measured in the same run: a uniform A/B split and
  * ε-greedy. Bernoulli arms at 4.0 / 4.5 / 5.0 % and Normal arms with means 1.0 / 1.1 / 1.2
  * (sd 1), averaged over seeds, next to the Lai–Robbins asymptotic lower bound. Also the
  * sampler fed statistics only every N requests, and the distributed mesh: replicas routing

@@ -30,15 +30,10 @@ export {
 export {
   DEFAULT_VARIANT_WEIGHT,
   DEFAULT_SHARE_SAMPLES,
-  trafficShares,
   shareReport,
   probabilityBest,
-  chooseVariant,
-  assignSticky,
-  stickySeed,
   shadowVariants,
   type ShareOptions,
-  type StickyKey,
   type VariantRole,
   type VariantPolicyInput,
   type WeightedPolicy,
@@ -47,7 +42,7 @@ export {
   type PosteriorModel,
   type Forgetting,
 } from './policy/experiment-policy.js';
-export { planShares, warmUpShares, withFloor, discountOf, type SharePlan } from './policy/share-plan.js';
+export { planShares, warmUpShares, withFloor, argmax, pickIndex, discountOf, type SharePlan } from './policy/share-plan.js';
 export {
   parseExperimentConfig,
   rewardRangeOf,

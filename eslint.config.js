@@ -3,6 +3,7 @@
 // tests, skipped tests without a reason — plus a few cheap rules that catch real bugs.
 // No type-aware rules: each file is linted on its own, which keeps the step to seconds
 // and lets ESLint's cache skip unchanged files. Formatting is not linted.
+import { builtinModules } from 'node:module';
 import tseslint from 'typescript-eslint';
 
 /** node:test's test functions, called bare (`test(...)`) or on a context (`t.test(...)`). */
@@ -52,6 +53,29 @@ function testModifierRule(names, description, message) {
     },
   };
 }
+
+/**
+ * Packages only the CLI may import: the servers are leaves of the dependency graph
+ * (cli → {gateway, worker, aggregator} → experiments → shared), so a package reaching for
+ * one would pull a whole server (and its I/O clients) into a process that does not run it.
+ */
+const SERVER_PACKAGES = ['@infermesh/gateway', '@infermesh/worker'];
+
+/** The side-effect-free entries of @infermesh/shared a pure package may load (package.json `exports`). */
+const PURE_SHARED_ENTRIES = ['errors', 'contract', 'pools', 'validation'];
+
+/** What the experiments package must not import: I/O clients, servers, and every Node built-in. */
+const IMPURE_IMPORTS = {
+  paths: [
+    { name: '@infermesh/shared', allowTypeImports: true, message: 'import types only from the index (it loads gRPC, Consul and Kafka clients); values from a side-effect-free entry: @infermesh/shared/{' + PURE_SHARED_ENTRIES.join(',') + '}' },
+    ...builtinModules.map((name) => ({ name, message: 'the experiments package does no I/O: pass what it needs in' })),
+  ],
+  patterns: [
+    { group: ['node:*'], message: 'the experiments package does no I/O: pass what it needs in' },
+    { group: ['express', 'express/*', '@grpc/*', 'kafkajs', 'kafkajs/*', 'consul', 'consul/*', 'prom-client', 'pino', 'pino/*'], message: 'the experiments package does no I/O and keeps no metrics: the gateway and the aggregator wire those' },
+    { regex: `^@infermesh/(?!shared(/(${PURE_SHARED_ENTRIES.join('|')}))?$)`, message: 'the experiments package depends on @infermesh/shared alone (its side-effect-free entries)' },
+  ],
+};
 
 /** The project's own rules. */
 const infermeshPlugin = {
@@ -115,6 +139,43 @@ export default [
       'no-unsafe-finally': 'error',
       'no-unsafe-optional-chaining': 'error',
       'use-isnan': 'error',
+    },
+  },
+  {
+    // Only the CLI assembles servers; every other package stays off them.
+    files: ['packages/*/src/**/*.ts'],
+    ignores: ['packages/cli/**'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        { patterns: [{ group: SERVER_PACKAGES.flatMap((name) => [name, `${name}/*`]), message: 'only the CLI imports the gateway or the worker: move what both need to @infermesh/experiments or @infermesh/shared' }] },
+      ],
+    },
+  },
+  {
+    // The experiment core is pure: no I/O, no clock, no global randomness. Tests may use Node.
+    files: ['packages/experiments/src/**/*.ts'],
+    ignores: ['**/*.test.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': ['error', IMPURE_IMPORTS],
+      // `import { type X }` still loads the module under verbatimModuleSyntax; `import type` does not.
+      '@typescript-eslint/no-import-type-side-effects': 'error',
+      'no-restricted-properties': [
+        'error',
+        { object: 'Math', property: 'random', message: 'take a RandomSource as a parameter' },
+        { object: 'Date', property: 'now', message: 'take the time (or a clock) as a parameter' },
+        { object: 'performance', property: 'now', message: 'take the time (or a clock) as a parameter' },
+      ],
+      'no-restricted-globals': [
+        'error',
+        ...['setTimeout', 'setInterval', 'setImmediate', 'queueMicrotask'].map((name) => ({ name, message: 'the experiments package keeps no timers: its callers schedule' })),
+        { name: 'process', message: 'the experiments package reads no environment or process state: pass what it needs in' },
+      ],
+      'no-restricted-syntax': [
+        'error',
+        { selector: 'ImportExpression', message: 'no dynamic imports in the experiments package: what it loads is checked statically' },
+        { selector: "NewExpression[callee.name='Date'][arguments.length=0], CallExpression[callee.name='Date']", message: 'take the time (or a clock) as a parameter' },
+      ],
     },
   },
 ];

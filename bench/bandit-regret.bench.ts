@@ -1,6 +1,6 @@
 /**
- * Cumulative expected regret of infermesh's Thompson sampler (the production policy code,
- * `chooseVariant`) against baselines measured in the same run: a uniform A/B split and
+ * Cumulative expected regret of infermesh's Thompson sampler (the production share plan,
+ * sampled per request) against baselines measured in the same run: a uniform A/B split and
  * ε-greedy. Bernoulli arms at 4.0 / 4.5 / 5.0 % and Normal arms with means 1.0 / 1.1 / 1.2
  * (sd 1), averaged over seeds, next to the Lai–Robbins asymptotic lower bound. Also the
  * sampler fed statistics only every N requests, and the distributed mesh: replicas routing
@@ -10,8 +10,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { RECORD_SHARE_SAMPLES } from '../packages/gateway/src/experiments/aggregation/compute-record.js';
-import type { ThompsonPolicy } from '../packages/gateway/src/experiments/policy/policy-types.js';
+import { RECORD_SHARE_SAMPLES, type ThompsonPolicy } from '@infermesh/experiments';
 import { ratioMarkdown, regretRatio, resultsMarkdown, replaceResults, standardError, summarise, type CaseReport, type PolicyReport, type RegretRatio } from './support/bandit-report.js';
 import { recordLearner, recordMeter, type RecordMeter } from './support/bandit-record-learner.js';
 import { bernoulliCase, epsilonGreedy, laiRobbinsBernoulli, laiRobbinsNormal, normalCase, policyLearner, simulate, type BanditCase, type LearnerFactory } from './support/bandit-simulation.js';

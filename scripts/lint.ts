@@ -1,7 +1,9 @@
 /**
  * `npm run lint`, and the lint step of `npm test`: ESLint (eslint.config.js: no focused
- * tests, no skipped test without a reason, a few cheap correctness rules) and madge (no
- * import cycles). The cycle check runs in a child process so both use a core each.
+ * tests, no skipped test without a reason, a few cheap correctness rules, a pure experiments
+ * package, no package but the CLI on the gateway or the worker) and madge (no import cycles,
+ * no folders of one package importing each other). The cycle check runs in a child process
+ * so both use a core each.
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';

@@ -30,8 +30,9 @@ function step(name: string, command: string, args: string[]): void {
 }
 
 function findTestFiles(filters: string[]): string[] {
-  // bench/ holds unit tests of the benchmarks' own arithmetic; the benchmarks themselves run with npm run bench.
-  const roots = ['packages', 'test', 'bench'];
+  // bench/ holds unit tests of the benchmarks' own arithmetic (the benchmarks themselves run with
+  // npm run bench), scripts/ those of the lint steps' own checks.
+  const roots = ['packages', 'test', 'bench', 'scripts'];
   const files = roots.flatMap((root) =>
     readdirSync(join(ROOT, root), { recursive: true, encoding: 'utf8' })
       .filter((path) => path.endsWith('.test.ts') && !path.includes('node_modules') && !path.includes('/dist/'))

@@ -5,14 +5,21 @@
  * fixed interval of simulated time. Traffic arrives at a fixed rate, so "every 2 s" means a
  * number of requests; the simulated clock is the only time the gateway code sees.
  */
-import { computeRecord } from '../../packages/gateway/src/experiments/aggregation/compute-record.js';
-import { VariantCounts } from '../../packages/gateway/src/experiments/aggregation/variant-counts.js';
-import { DEFAULT_SHADOW_CONCURRENCY, DEFAULT_STICKINESS_SECONDS, type ExperimentConfig } from '../../packages/gateway/src/experiments/experiment-config.js';
-import type { ThompsonPolicy } from '../../packages/gateway/src/experiments/policy/policy-types.js';
-import { seededRandom, type RandomSource } from '../../packages/gateway/src/experiments/policy/random-source.js';
-import { discountOf, withFloor } from '../../packages/gateway/src/experiments/policy/share-plan.js';
-import { parseExperimentRecord, type ExperimentRecord } from '../../packages/gateway/src/experiments/records/experiment-record.js';
-import { assignVariant } from '../../packages/gateway/src/experiments/routing/assign-variant.js';
+import {
+  assignVariant,
+  computeRecord,
+  DEFAULT_SHADOW_CONCURRENCY,
+  DEFAULT_STICKINESS_SECONDS,
+  discountOf,
+  parseExperimentRecord,
+  seededRandom,
+  VariantCounts,
+  withFloor,
+  type ExperimentConfig,
+  type ExperimentRecord,
+  type RandomSource,
+  type ThompsonPolicy,
+} from '@infermesh/experiments';
 import type { LearnerFactory } from './bandit-simulation.js';
 
 /** Start of simulated time, epoch ms (a fixed instant: the simulation never reads the wall clock). */

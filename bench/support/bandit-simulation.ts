@@ -5,9 +5,20 @@
  * the n-th pull of an arm yields the same reward whichever policy pulled it, so policies are
  * compared on the same luck.
  */
-import { chooseVariant, type ExperimentPolicy, type VariantPolicyInput } from '../../packages/gateway/src/experiments/policy/experiment-policy.js';
-import { normal, seededRandom, type RandomSource } from '../../packages/gateway/src/experiments/policy/random-source.js';
-import { EMPTY_STATISTICS, recordReward } from '../../packages/gateway/src/experiments/policy/variant-statistics.js';
+import {
+  argmax,
+  EMPTY_STATISTICS,
+  normal,
+  pickIndex,
+  planShares,
+  recordReward,
+  samplePosteriorMean,
+  seededRandom,
+  type ExperimentPolicy,
+  type RandomSource,
+  type SharePlan,
+  type VariantPolicyInput,
+} from '@infermesh/experiments';
 
 /** Arms of one simulated experiment. */
 export interface BanditCase {
@@ -71,19 +82,21 @@ export function simulate(banditCase: BanditCase, factory: LearnerFactory, seed: 
 }
 
 /**
- * A learner routing through the production policy code (`chooseVariant`). Statistics reach
- * the policy only every `refreshEvery` requests, as when gateway replicas read a snapshot an
- * aggregator publishes; 1 means every reward is seen at once.
+ * A learner sampling the production share plan (`planShares`: weights, floor, warm-up, priors,
+ * discounting) once per request: Thompson sampling in one process, the reference the record
+ * series are measured against. Statistics reach the plan only every `refreshEvery` requests,
+ * as when gateway replicas read a snapshot an aggregator publishes; 1 means every reward is
+ * seen at once.
  */
 export function policyLearner(policy: ExperimentPolicy, refreshEvery = 1): LearnerFactory {
   return (arms, rng) => {
     const names = Array.from({ length: arms }, (_, arm) => `arm-${arm}`);
-    const indexOf = new Map(names.map((name, arm) => [name, arm]));
+    // Every arm is an enabled live variant, so the plan's entries are the arms in order.
     const current: VariantPolicyInput[] = names.map((name) => ({ name, enabled: true, role: 'live', stats: EMPTY_STATISTICS }));
     let published = current.slice();
     let observed = 0;
     return {
-      choose: () => indexOf.get(chooseVariant(policy, published, rng))!,
+      choose: () => drawFromPlan(planShares(policy, published), rng),
       observe(arm, reward) {
         const variant = current[arm]!;
         current[arm] = { ...variant, stats: recordReward(variant.stats, reward) };
@@ -92,6 +105,21 @@ export function policyLearner(policy: ExperimentPolicy, refreshEvery = 1): Learn
       },
     };
   };
+}
+
+/**
+ * One request's arm under `plan`: a fixed plan picks by its shares; a Thompson plan picks a
+ * uniformly chosen arm with probability k·floor, else the arm whose posterior draw is highest,
+ * so each arm's chance is the share the plan gives it (floor + (1 − k·floor)·P(best)) with one
+ * draw per arm instead of a Monte Carlo estimate.
+ */
+function drawFromPlan(plan: SharePlan, rng: RandomSource): number {
+  if (plan.kind === 'fixed') return pickIndex(plan.shares, rng());
+  const arms = plan.posteriors.length;
+  const u = rng();
+  // The same uniform draw picks whom to explore: given u < k·floor, u / floor is uniform on [0, k).
+  if (u < arms * plan.floor) return Math.min(arms - 1, Math.floor(u / plan.floor));
+  return argmax(plan.posteriors.map((posterior) => samplePosteriorMean(posterior, rng)));
 }
 
 /**

@@ -4,6 +4,9 @@
  * and breaking it (a type in its own file) is cheap. Imports between packages are followed
  * through their `source` entry points, so a cycle across packages is found too. An import
  * madge cannot resolve fails the check as well: it would be a silent hole in the graph.
+ * From the same graph, it fails on folders of one package that import each other
+ * (scripts/lint/folder-cycles.ts): one folder per domain concept only helps while the
+ * concepts depend on each other one way.
  * madge parses every file (several seconds), so an acyclic result is remembered under a key
  * of the graph's inputs (scripts/lint/import-graph-key.ts): while no import changes, the
  * check costs a scan of the import lines. `--no-cache` forces a full run.
@@ -16,12 +19,16 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type ts from 'typescript';
 import { infraCacheDir } from '../../test/infra/cache-dir.js';
+import { findFolderCycles, type FolderCycle } from './folder-cycles.js';
 import { importGraphKey, listTypeScriptFiles } from './import-graph-key.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 /** Folders whose TypeScript is checked, besides each package's src/. */
 const ROOT_FOLDERS = ['test', 'scripts', 'bench'];
+
+/** Names what the check covers besides file cycles: a remembered result from before it was added must not pass for it. */
+const FOLDER_CHECK = 'folder cycles 1';
 
 /** The part of madge's result this check reads (madge ships no types). */
 interface MadgeResult {
@@ -64,8 +71,8 @@ function checkedFolders(): string[] {
   return [...packageSources, ...ROOT_FOLDERS];
 }
 
-/** Import cycles and unresolved imports among the TypeScript files of `folders`. */
-async function findImportCycles(folders: readonly string[]): Promise<{ files: number; cycles: string[][]; unresolved: string[] }> {
+/** Import cycles, folder cycles and unresolved imports among the TypeScript files of `folders`. */
+async function findImportCycles(folders: readonly string[]): Promise<{ files: number; cycles: string[][]; folderCycles: FolderCycle[]; unresolved: string[] }> {
   // Loaded only when the graph is built: it takes a second to load.
   const madge = require('madge') as (paths: string[], config: MadgeConfig) => Promise<MadgeResult>;
   const result = await madge(folders.map((folder) => join(ROOT, folder)), {
@@ -73,7 +80,8 @@ async function findImportCycles(folders: readonly string[]): Promise<{ files: nu
     fileExtensions: ['ts'],
     tsConfig: { options: compilerOptions() },
   });
-  return { files: Object.keys(result.obj()).length, cycles: result.circular(), unresolved: result.warnings().skipped };
+  const graph = result.obj();
+  return { files: Object.keys(graph).length, cycles: result.circular(), folderCycles: findFolderCycles(graph), unresolved: result.warnings().skipped };
 }
 
 /** Remembers that the graph under `key` is acyclic, forgetting earlier graphs. */
@@ -91,22 +99,29 @@ function elapsed(): string {
 async function main(): Promise<number> {
   const folders = checkedFolders();
   const sources = listTypeScriptFiles(ROOT, folders);
-  const key = importGraphKey(typescript, ROOT, sources, `madge ${MADGE_VERSION}, typescript ${typescript.version}`);
+  const key = importGraphKey(typescript, ROOT, sources, `madge ${MADGE_VERSION}, typescript ${typescript.version}, ${FOLDER_CHECK}`);
   const cacheDir = join(infraCacheDir(), 'import-cycles');
   if (!process.argv.includes('--no-cache') && existsSync(join(cacheDir, key))) {
     process.stdout.write(`[lint] import cycles: none among ${sources.length} files (imports unchanged since the last full check; ${elapsed()})\n`);
     return 0;
   }
-  const { files, cycles, unresolved } = await findImportCycles(folders);
+  const { files, cycles, folderCycles, unresolved } = await findImportCycles(folders);
   for (const cycle of cycles) process.stdout.write(`import cycle: ${[...cycle, cycle[0]].join(' → ')}\n`);
+  for (const { root, steps } of folderCycles) {
+    process.stdout.write(`folder cycle in ${root}: ${[...steps.map((step) => step.from), steps[0]!.from].join('/ → ')}/\n`);
+    for (const step of steps) process.stdout.write(`  ${step.from}/ → ${step.to}/: ${step.file} imports ${step.imports}\n`);
+  }
   for (const specifier of unresolved) process.stdout.write(`import not resolved (so not checked for cycles): ${specifier}\n`);
-  if (cycles.length > 0 || unresolved.length > 0) {
-    process.stdout.write(`[lint] import cycles: FAILED, ${cycles.length} cycles, ${unresolved.length} unresolved imports among ${files} files (${elapsed()})\n`);
+  if (cycles.length > 0 || folderCycles.length > 0 || unresolved.length > 0) {
+    process.stdout.write(
+      `[lint] import cycles: FAILED, ${cycles.length} cycles, ${folderCycles.length} folder cycles, ${unresolved.length} unresolved imports among ${files} files (${elapsed()})\n`,
+    );
     if (cycles.length > 0) process.stdout.write('[lint] break a cycle by moving what both sides need (often a type) into a file of its own\n');
+    if (folderCycles.length > 0) process.stdout.write('[lint] break a folder cycle by moving what one folder needs from the other to where both can depend on it (a shared folder, shared, or experiments)\n');
     return 1;
   }
   await rememberAcyclic(cacheDir, key);
-  process.stdout.write(`[lint] import cycles: none among ${files} files (${elapsed()})\n`);
+  process.stdout.write(`[lint] import cycles: none among ${files} files, no folder cycle (${elapsed()})\n`);
   return 0;
 }
 

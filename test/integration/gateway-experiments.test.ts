@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { FileKvStore } from '@infermesh/shared';
-import { seededRandom } from '@infermesh/gateway';
+import { seededRandom } from '@infermesh/experiments';
 import { eventually } from '../support/load-generator.js';
 import { writeVersionArtifacts } from '../support/model-versions.js';
 import { startGatewayProcess, startWorkerProcess, type WorkerProcess } from '../support/worker-process.js';

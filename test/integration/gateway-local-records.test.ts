@@ -6,7 +6,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { ConsulKvStore, createConsulClient, createLogger, InMemoryEventPublisher, type KvStore } from '@infermesh/shared';
-import { computeRecord, createGateway, parseExperimentConfig, type Gateway, type GatewayConfig } from '@infermesh/gateway';
+import { computeRecord, parseExperimentConfig } from '@infermesh/experiments';
+import { createGateway, type Gateway, type GatewayConfig } from '@infermesh/gateway';
 import { Registry } from 'prom-client';
 import { testConsul } from '../infra/test-infra.js';
 import { eventually } from '../support/load-generator.js';

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { ConsulKvStore, createConsulClient, createEnvelope, KafkaEventSink, spooledEventOf, type EventEnvelope, type EventInput } from '@infermesh/shared';
-import { parseExperimentRecord, type ExperimentRecord } from '@infermesh/gateway';
+import { parseExperimentRecord, type ExperimentRecord } from '@infermesh/experiments';
 import { testConsul, testKafka } from '../infra/test-infra.js';
 import { consumeUntil, quietLogger, type ConsumedEvent } from './events-support.js';
 

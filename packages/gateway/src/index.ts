@@ -3,15 +3,3 @@ export { GATEWAY_OPTIONS, checkGatewayConfig, type GatewayConfig } from './confi
 export { parseModelConfig, MODEL_CONFIG_SCHEMA, type ModelConfig } from './models/model-config.js';
 export * from './enrichment/index.js';
 export * from './pools/index.js';
-export * from './experiments/policy/index.js';
-export { parseExperimentConfig, EXPERIMENT_CONFIG_SCHEMA, type ExperimentConfig } from './experiments/experiment-config.js';
-export { computeRecord, RECORD_SHARE_SAMPLES, MIN_LAYOUT_CHANGE, totalVariation, type RecordInputs } from './experiments/aggregation/compute-record.js';
-export { VariantCounts, type CountedVariant, type CountsByModel } from './experiments/aggregation/variant-counts.js';
-export { mergeCounts } from './experiments/aggregation/merge-counts.js';
-export { evidenceOf, type Evidence } from './experiments/aggregation/event-evidence.js';
-export { discountOf } from './experiments/policy/share-plan.js';
-export { parseExperimentRecord, checkExperimentRecord, EXPERIMENT_RECORD_SCHEMA, type ExperimentRecord, type RecordVariant } from './experiments/records/experiment-record.js';
-export { RecordStore, type RecordSource } from './experiments/records/record-store.js';
-export { RECORDS_PREFIX } from './experiments/records/kv-record-watcher.js';
-export { relayout, contiguousLayout, layoutShares, bandAt, MAX_LAYOUT_BANDS, type TrafficLayout, type LayoutBand } from './experiments/records/traffic-layout.js';
-export { assignVariant, entityPosition, effectiveShares, type Assignment } from './experiments/routing/assign-variant.js';

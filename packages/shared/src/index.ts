@@ -3,7 +3,9 @@ export { InfermeshError, type InfermeshErrorOptions } from './errors/infermesh-e
 export { grpcStatusFor } from './errors/grpc-status-for.js';
 export { httpStatusFor } from './errors/http-status-for.js';
 export { toGrpcError } from './errors/to-grpc-error.js';
-export { WORKER_SERVICE_NAME, DEFAULT_KV_PREFIX, REQUEST_ID_HEADER, ERROR_CODE_METADATA_KEY, INFERENCE_HEALTH_SERVICE } from './contract/mesh-contract.js';
+export { WORKER_SERVICE_NAME, DEFAULT_KV_PREFIX, RECORDS_PREFIX, NAME_PATTERN, REQUEST_ID_HEADER, ERROR_CODE_METADATA_KEY, INFERENCE_HEALTH_SERVICE } from './contract/mesh-contract.js';
+export { POOL_CONFIG_SCHEMA, type PoolConfig } from './pools/pool-config.js';
+export { parseValidatedJson, checkValidatedJson } from './validation/parse-validated-json.js';
 export { ExponentialBackoff, DEFAULT_BACKOFF_BASE_MS, DEFAULT_BACKOFF_MAX_MS, type BackoffOptions } from './watch/exponential-backoff.js';
 export { BlockingWatch, type BlockingWatchOptions, type WatchResult } from './watch/blocking-watch.js';
 export { loadInferenceProto, loadHealthProto } from './proto/load-protos.js';
@@ -18,6 +20,7 @@ export { NagleBatcher, type NagleBatcherOptions, type BatchMember } from './batc
 export { CallCancellation } from './batching/call-cancellation.js';
 export { loadConfig, formatOptionsHelp, CONFIG_FILE_FLAG, type ConfigSources } from './config/load-config.js';
 export type { OptionSpec } from './config/option-spec.js';
+export { SHARED_OPTIONS, DEFAULT_FEEDBACK_TTL_SECONDS } from './config/shared-options.js';
 export { createLogger, LOG_LEVELS, type Logger, type LoggerOptions } from './logging/create-logger.js';
 export { startMetricsServer, type MetricsServer } from './metrics/metrics-server.js';
 export { collectProcessMetrics } from './metrics/collect-process-metrics.js';
@@ -33,7 +36,7 @@ export { ConsulKvStore, createConsulClient, consulClientOptions } from './kv/con
 export { FileKvStore, FILE_POLL_INTERVAL_MS } from './kv/file-kv-store.js';
 export { KvDocumentWatch, DOCUMENT_WATCH_WAIT_MS, type KvDocumentWatchOptions } from './kv/kv-document-watch.js';
 export { ModelRegistry, ROLLBACK_DEPTH, HISTORY_DEPTH, type DeploymentState, type PromoteOptions, type ModelSummary } from './registry/model-registry.js';
-export { parseArtifactRef, parseDeployment, checkName, NAME_PATTERN, type ArtifactRef, type DeploymentRecord, type DeploymentEvent } from './registry/registry-records.js';
+export { parseArtifactRef, parseDeployment, checkName, type ArtifactRef, type DeploymentRecord, type DeploymentEvent } from './registry/registry-records.js';
 export { versionKey, deploymentKey, MODELS_PREFIX } from './registry/registry-keys.js';
 export { openRegistryStore, DEFAULT_REGISTRY_DIR, type RegistryStore, type RegistryStoreConfig } from './registry/open-registry-store.js';
 export { encodeInferInputs, decodeInferOutputs } from './tensors/infer-message-tensors.js';

@@ -1,5 +1,4 @@
-import { EVENT_OPTIONS, InfermeshError, kafkaConnectionFrom, LOG_LEVELS, type EventsConfig, type KafkaConnectionOptions, type OptionSpec } from '@infermesh/shared';
-import { GATEWAY_OPTIONS } from '@infermesh/gateway';
+import { EVENT_OPTIONS, InfermeshError, kafkaConnectionFrom, SHARED_OPTIONS, type EventsConfig, type KafkaConnectionOptions, type LOG_LEVELS, type OptionSpec } from '@infermesh/shared';
 
 /** The validated configuration of one aggregator process. */
 export interface AggregatorConfig
@@ -46,12 +45,15 @@ const DESCRIPTIONS: Record<string, string> = {
   feedbackTtlSeconds: 'Seconds a feedback token stays valid (as on the gateways): how long rewards are deduplicated by prediction id',
 };
 
-/** An option another process defines (same flag, variable and default), with the aggregator's wording and requirements. */
+/** An option defined once for several processes (same flag, variable and default), with the aggregator's wording and requirements. */
 function reused(specs: readonly OptionSpec[], key: string): OptionSpec {
   const spec = specs.find((candidate) => candidate.key === key);
   if (spec === undefined) throw new Error(`no option '${key}' to reuse`);
   return { ...spec, description: DESCRIPTIONS[key] ?? spec.description, ...(REQUIRED.has(key) ? { required: true } : {}) };
 }
+
+/** The options shared with the gateways (shared/config). */
+const SHARED: readonly OptionSpec[] = Object.values(SHARED_OPTIONS);
 
 /** The Kafka connection options of the event publisher: read the same way by every process. */
 const KAFKA_KEYS = ['kafkaBrokers', 'kafkaClientId', 'eventsTopicPrefix', 'kafkaSaslMechanism', 'kafkaSaslUsername', 'kafkaSaslPassword', 'kafkaSsl', 'kafkaSslCaFile'];
@@ -59,17 +61,17 @@ const KAFKA_KEYS = ['kafkaBrokers', 'kafkaClientId', 'eventsTopicPrefix', 'kafka
 /** Every option of `infermesh aggregate`; the README's reference table lists the same. */
 export const AGGREGATOR_OPTIONS: readonly OptionSpec[] = [
   // The registry options of the gateway: the aggregator reads and writes the same KV.
-  ...['consul', 'consulToken', 'kvPrefix'].map((key) => reused(GATEWAY_OPTIONS, key)),
+  ...['consul', 'consulToken', 'kvPrefix'].map((key) => reused(SHARED, key)),
   ...KAFKA_KEYS.map((key) => reused(EVENT_OPTIONS, key)),
   { key: 'groupId', flag: 'group-id', env: 'INFERMESH_AGGREGATOR_GROUP_ID', type: 'string', default: DEFAULT_AGGREGATOR_GROUP_ID, description: 'Kafka consumer group; instances with the same one share the partitions (it also names their state in KV)' },
   { key: 'publishIntervalMs', flag: 'publish-interval-ms', env: 'INFERMESH_AGGREGATOR_PUBLISH_INTERVAL_MS', type: 'integer', minimum: 100, default: DEFAULT_PUBLISH_INTERVAL_MS, description: 'Milliseconds between two writes of the partition states and of every experiment record' },
   // The gateways' token TTL, under the same flag and variable: rewards stay deduplicated as long as a token can be redeemed.
-  reused(GATEWAY_OPTIONS, 'feedbackTtlSeconds'),
+  reused(SHARED, 'feedbackTtlSeconds'),
   { key: 'trialDedupeSeconds', flag: 'trial-dedupe-seconds', env: 'INFERMESH_AGGREGATOR_TRIAL_DEDUPE_SECONDS', type: 'integer', minimum: 1, default: DEFAULT_TRIAL_DEDUPE_SECONDS, description: 'Seconds of event time trials are deduplicated by prediction id (a resent spool batch repeats them)' },
   { key: 'dedupeMaxIds', flag: 'dedupe-max-ids', env: 'INFERMESH_AGGREGATOR_DEDUPE_MAX_IDS', type: 'integer', minimum: 1_000, default: DEFAULT_DEDUPE_MAX_IDS, description: 'Most prediction ids remembered per partition and kind; beyond it the oldest are evicted and counted' },
   { key: 'metricsHost', flag: 'metrics-host', env: 'INFERMESH_AGGREGATOR_METRICS_HOST', type: 'string', default: '0.0.0.0', description: 'Address /metrics and /healthz bind' },
   { key: 'metricsPort', flag: 'metrics-port', env: 'INFERMESH_AGGREGATOR_METRICS_PORT', type: 'integer', minimum: 0, maximum: 65535, default: DEFAULT_AGGREGATOR_METRICS_PORT, description: '/metrics and /healthz port (0 = any free port)' },
-  reused(GATEWAY_OPTIONS, 'logLevel'),
+  reused(SHARED, 'logLevel'),
   { key: 'shutdownGraceMs', flag: 'shutdown-grace-ms', env: 'INFERMESH_SHUTDOWN_GRACE_MS', type: 'integer', minimum: 0, default: DEFAULT_AGGREGATOR_SHUTDOWN_GRACE_MS, description: 'Milliseconds after SIGTERM for the last state write and record before leaving the group' },
 ];
 

@@ -1,5 +1,5 @@
 import { KvDocumentWatch, NAME_PATTERN, type KvStore, type Logger } from '@infermesh/shared';
-import { discountOf, parseExperimentConfig, type Discount, type ExperimentConfig } from '@infermesh/gateway';
+import { discountOf, parseExperimentConfig, type Discount, type ExperimentConfig } from '@infermesh/experiments';
 
 /** KV prefix of the experiment configs (the gateways read the same keys). */
 export const EXPERIMENTS_PREFIX = 'experiments/';

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { createLogger, FileKvStore, type KvStore } from '@infermesh/shared';
-import { parseExperimentConfig, parseExperimentRecord, type Discount } from '@infermesh/gateway';
+import { parseExperimentConfig, parseExperimentRecord, type Discount } from '@infermesh/experiments';
 import { Registry } from 'prom-client';
 import { AggregatorMetrics } from '../metrics/aggregator-metrics.js';
 import { PartitionStateStore } from '../state/partition-state-store.js';

@@ -1,15 +1,14 @@
-import { InfermeshError, type KvEntry, type KvStore, type Logger } from '@infermesh/shared';
+import { InfermeshError, RECORDS_PREFIX, type KvEntry, type KvStore, type Logger } from '@infermesh/shared';
 import {
   checkExperimentRecord,
   computeRecord,
   mergeCounts,
   parseExperimentRecord,
-  RECORDS_PREFIX,
   VariantCounts,
   type CountsByModel,
   type Discount,
   type ExperimentRecord,
-} from '@infermesh/gateway';
+} from '@infermesh/experiments';
 import type { AggregatorMetrics, RecordAges } from '../metrics/aggregator-metrics.js';
 import type { PartitionState } from '../state/partition-state.js';
 import type { WatchedExperiment } from './experiment-watcher.js';

@@ -1,6 +1,6 @@
 import { Ajv } from 'ajv';
 import { InfermeshError, NAME_PATTERN } from '@infermesh/shared';
-import type { CountsByModel } from '@infermesh/gateway';
+import type { CountsByModel } from '@infermesh/experiments';
 
 /** Version of the stored layout; a reader refuses others instead of misreading them. */
 export const PARTITION_STATE_VERSION = 1;

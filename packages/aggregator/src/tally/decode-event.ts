@@ -1,5 +1,5 @@
 import { EVENT_TYPE, isEventType, NAME_PATTERN, type EventInput, type EventType } from '@infermesh/shared';
-import { evidenceOf, type Evidence } from '@infermesh/gateway';
+import { evidenceOf, type Evidence } from '@infermesh/experiments';
 
 /** What the aggregator reads from one Kafka message. */
 export interface DecodedEvent {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import type { Discount, Evidence } from '@infermesh/gateway';
+import type { Discount, Evidence } from '@infermesh/experiments';
 import type { TallySnapshot } from '../state/partition-state.js';
 import { PartitionTally, type TallyMessage } from './partition-tally.js';
 

@@ -1,4 +1,4 @@
-import { VariantCounts, type Discount, type Evidence } from '@infermesh/gateway';
+import { VariantCounts, type Discount, type Evidence } from '@infermesh/experiments';
 import type { EvidenceKind, TallySnapshot } from '../state/partition-state.js';
 import { DedupeWindow } from './dedupe-window.js';
 

@@ -1,4 +1,4 @@
-import { DEFAULT_KV_PREFIX, DEFAULT_REGISTRY_DIR, EVENT_OPTIONS, InfermeshError, LOG_LEVELS, type EventsConfig, type OptionSpec } from '@infermesh/shared';
+import { DEFAULT_REGISTRY_DIR, EVENT_OPTIONS, InfermeshError, SHARED_OPTIONS, type EventsConfig, type LOG_LEVELS, type OptionSpec } from '@infermesh/shared';
 import { FeedbackTokenSigner } from '../feedback/feedback-token-signer.js';
 
 /** The validated configuration of one gateway process. */
@@ -36,21 +36,18 @@ export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 /** Milliseconds open requests get to finish after SIGTERM. */
 export const DEFAULT_GATEWAY_SHUTDOWN_GRACE_MS = 10_000;
 
-/** How long a prediction's feedback token is accepted, seconds (one day). */
-export const DEFAULT_FEEDBACK_TTL_SECONDS = 86_400;
-
 /** Every option of `infermesh gateway`; the README's reference table lists the same. */
 export const GATEWAY_OPTIONS: readonly OptionSpec[] = [
   { key: 'host', flag: 'host', env: 'INFERMESH_GATEWAY_HOST', type: 'string', default: '0.0.0.0', description: 'Address the HTTP server binds' },
   { key: 'port', flag: 'port', env: 'INFERMESH_GATEWAY_PORT', type: 'integer', minimum: 0, maximum: 65535, default: DEFAULT_GATEWAY_PORT, description: 'HTTP port (0 = any free port)' },
-  { key: 'consul', flag: 'consul', env: 'CONSUL_HTTP_ADDR', type: 'string', description: 'Consul HTTP address: model configs from KV, workers from the catalog' },
-  { key: 'consulToken', flag: 'consul-token', env: 'CONSUL_HTTP_TOKEN', type: 'string', description: 'Consul ACL token' },
+  { ...SHARED_OPTIONS.consul, description: 'Consul HTTP address: model configs from KV, workers from the catalog' },
+  SHARED_OPTIONS.consulToken,
   { key: 'registryDir', flag: 'registry-dir', env: 'INFERMESH_REGISTRY_DIR', type: 'string', default: DEFAULT_REGISTRY_DIR, description: 'File registry of model configs when Consul is not used' },
-  { key: 'kvPrefix', flag: 'kv-prefix', env: 'INFERMESH_KV_PREFIX', type: 'string', default: DEFAULT_KV_PREFIX, description: 'Consul KV prefix of the registry' },
+  SHARED_OPTIONS.kvPrefix,
   { key: 'maxBodyBytes', flag: 'max-body-bytes', env: 'INFERMESH_MAX_BODY_BYTES', type: 'integer', minimum: 1024, default: DEFAULT_MAX_BODY_BYTES, description: 'Largest request body accepted, bytes' },
-  { key: 'logLevel', flag: 'log-level', env: 'INFERMESH_LOG_LEVEL', type: 'string', values: LOG_LEVELS, default: 'info', description: 'Lowest log level written' },
+  SHARED_OPTIONS.logLevel,
   { key: 'feedbackKeys', flag: 'feedback-keys', env: 'INFERMESH_FEEDBACK_KEYS', type: 'string', description: 'HMAC keys of feedback tokens, "id:secret,id:secret" (first signs, the rest are still accepted); same on every replica. Unset: a random per-process key' },
-  { key: 'feedbackTtlSeconds', flag: 'feedback-ttl-seconds', env: 'INFERMESH_FEEDBACK_TTL_SECONDS', type: 'integer', minimum: 1, default: DEFAULT_FEEDBACK_TTL_SECONDS, description: 'Seconds a feedback token stays valid' },
+  SHARED_OPTIONS.feedbackTtlSeconds,
   { key: 'adminToken', flag: 'admin-token', env: 'INFERMESH_ADMIN_TOKEN', type: 'string', description: 'Bearer token required by PUT /v1/experiments/{model}; unset disables it' },
   { key: 'experimentRecords', flag: 'experiment-records', env: 'INFERMESH_EXPERIMENT_RECORDS', type: 'string', values: EXPERIMENT_RECORD_SOURCES, default: 'auto', description: 'Records experiments route by: local (an in-process aggregator over this gateway\'s traffic), registry (published by `infermesh aggregate` under stats/), or auto: registry when --consul and --kafka-brokers are both set, else local' },
   { key: 'recordIntervalMs', flag: 'record-interval-ms', env: 'INFERMESH_RECORD_INTERVAL_MS', type: 'integer', minimum: 50, default: DEFAULT_RECORD_INTERVAL_MS, description: 'Milliseconds between records of the local aggregator' },

@@ -1,8 +1,6 @@
 import { InfermeshError } from '@infermesh/shared';
+import { assignVariant, type RandomSource, type RecordSource } from '@infermesh/experiments';
 import { liveVariants, type ServedModel, type ServedVariant } from '../models/served-model.js';
-import type { RecordSource } from './records/record-store.js';
-import { assignVariant } from './routing/assign-variant.js';
-import type { RandomSource } from './policy/random-source.js';
 
 /** Which variant answers a request, and why. */
 export interface Routing {

@@ -1,6 +1,6 @@
 import { Ajv } from 'ajv';
 import { InfermeshError, type EventPublisher } from '@infermesh/shared';
-import { checkReward } from '../experiments/experiment-config.js';
+import { checkReward } from '@infermesh/experiments';
 import type { ModelCatalog } from '../models/model-catalog.js';
 import type { FeedbackTokenSigner } from './feedback-token-signer.js';
 import type { RewardDeduplicator } from './reward-deduplicator.js';

@@ -1,10 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import { InfermeshError, type KvStore, type Logger } from '@infermesh/shared';
-import { parseExperimentConfig } from '../experiments/experiment-config.js';
-import { posteriorFor, posteriorMean, type RewardModel } from '../experiments/policy/posteriors.js';
-import type { RecordSource } from '../experiments/records/record-store.js';
-import { layoutShares } from '../experiments/records/traffic-layout.js';
-import { effectiveShares, warmUpLayout } from '../experiments/routing/assign-variant.js';
+import { effectiveShares, layoutShares, parseExperimentConfig, posteriorFor, posteriorMean, warmUpLayout, type RecordSource, type RewardModel } from '@infermesh/experiments';
 import type { ModelCatalog } from '../models/model-catalog.js';
 import type { ServedModel } from '../models/served-model.js';
 

@@ -1,6 +1,5 @@
 import { Ajv } from 'ajv';
-import { DATATYPES, InfermeshError, NAME_PATTERN, type Datatype, type JsonTensorValue } from '@infermesh/shared';
-import { parseValidatedJson } from '../config/parse-validated-json.js';
+import { DATATYPES, InfermeshError, NAME_PATTERN, parseValidatedJson, POOL_CONFIG_SCHEMA, type Datatype, type JsonTensorValue, type PoolConfig } from '@infermesh/shared';
 import { ENRICHER_CONFIG_SCHEMA, type EnricherConfig } from '../enrichment/enricher-config.js';
 
 /** Types a request input field may have. */
@@ -23,12 +22,6 @@ export interface TensorMapping {
   shape: number[];
   /** Sources of the row's elements, in order: `inputs.<field>`, `features.<name>` or `entity.<key>`. */
   from: string[];
-}
-
-/** Which workers serve the model: fixed addresses, or a deployment discovered in the Consul catalog. */
-export interface PoolConfig {
-  static?: string[];
-  deployment?: string;
 }
 
 /** A model as the gateway serves it: `models/{model}/config`. */
@@ -82,18 +75,6 @@ const MAX_EVENT_MAX_BYTES = 128 * 1024;
 export const DEFAULT_DEADLINE_MS = 1_000;
 
 const SOURCE_PATTERN = '^(inputs|features|entity)\\.[A-Za-z0-9_.-]+$';
-
-/** JSON Schema of a pool: fixed addresses or one Consul deployment. */
-export const POOL_CONFIG_SCHEMA = {
-  type: 'object',
-  additionalProperties: false,
-  minProperties: 1,
-  maxProperties: 1,
-  properties: {
-    static: { type: 'array', minItems: 1, items: { type: 'string', pattern: '^[^\\s:]+:\\d{1,5}$' } },
-    deployment: { type: 'string', pattern: NAME_PATTERN.source },
-  },
-} as const;
 
 /** JSON Schema of a model config. */
 export const MODEL_CONFIG_SCHEMA = {

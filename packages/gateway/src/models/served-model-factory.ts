@@ -1,7 +1,7 @@
+import { parseExperimentConfig } from '@infermesh/experiments';
 import { CallBatcher, DEFAULT_MAX_BATCH_DELAY_MS, DEFAULT_MAX_BATCH_ROWS } from '../batching/call-batcher.js';
 import type { BatchMetrics } from '../batching/batch-metrics.js';
 import type { Enrichment } from '../enrichment/enrichment.js';
-import { parseExperimentConfig } from '../experiments/experiment-config.js';
 import type { WorkerPool } from '../pools/worker-pool.js';
 import type { ModelSources } from './model-catalog.js';
 import { parseModelConfig, type ModelConfig } from './model-config.js';

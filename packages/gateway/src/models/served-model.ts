@@ -1,5 +1,5 @@
+import type { ExperimentConfig, VariantConfig } from '@infermesh/experiments';
 import type { Enrichment } from '../enrichment/enrichment.js';
-import type { ExperimentConfig, VariantConfig } from '../experiments/experiment-config.js';
 import type { WorkerPool } from '../pools/worker-pool.js';
 import type { CallBatcher } from '../batching/call-batcher.js';
 import type { ModelConfig } from './model-config.js';

@@ -1,5 +1,5 @@
 import type { WorkerPool } from '../pools/worker-pool.js';
-import type { PoolConfig } from './model-config.js';
+import type { PoolConfig } from '@infermesh/shared';
 
 /** A replaced pool is closed this long after its last user let go of it, so in-flight calls finish. */
 export const RETIRED_POOL_GRACE_MS = 30_000;

@@ -1,6 +1,5 @@
-import { InfermeshError, type Logger } from '@infermesh/shared';
+import { InfermeshError, type Logger, type PoolConfig } from '@infermesh/shared';
 import type Consul from 'consul';
-import type { PoolConfig } from '../models/model-config.js';
 import { ConsulEndpointSource } from './consul-endpoint-source.js';
 import type { EndpointSource } from './endpoint-source.js';
 import { StaticEndpointSource } from './static-endpoint-source.js';

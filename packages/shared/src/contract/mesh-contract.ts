@@ -9,6 +9,12 @@ export const WORKER_SERVICE_NAME = 'infermesh-worker';
 /** Consul KV prefix of the registry (models, experiments, statistics records) by default. */
 export const DEFAULT_KV_PREFIX = 'infermesh/';
 
+/** KV prefix, under the registry's, of the experiment records the aggregator publishes (`stats/{model}`) and gateways route by. */
+export const RECORDS_PREFIX = 'stats/';
+
+/** Names of models, versions, deployments and variants: safe as KV path segments and file names. */
+export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
 /** HTTP header and gRPC metadata key carrying the request id from client to gateway to worker. */
 export const REQUEST_ID_HEADER = 'x-request-id';
 

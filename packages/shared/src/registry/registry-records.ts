@@ -1,4 +1,5 @@
 import { Ajv, type ValidateFunction } from 'ajv';
+import { NAME_PATTERN } from '../contract/mesh-contract.js';
 import { InfermeshError } from '../errors/infermesh-error.js';
 
 /** What `models/{model}/versions/{version}` holds: an immutable pointer to an artifact. */
@@ -28,9 +29,6 @@ export interface DeploymentRecord {
   /** Most recent first, capped. */
   history: DeploymentEvent[];
 }
-
-/** Names of models, versions and deployments: safe as KV path segments and file names. */
-export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
 const ajv = new Ajv({ allErrors: true });
 

@@ -1,10 +1,5 @@
 import { InfermeshError, type EventInput, type Logger } from '@infermesh/shared';
-import type { ExperimentConfig } from '../experiment-config.js';
-import { discountOf } from '../policy/share-plan.js';
-import type { RecordStore } from '../records/record-store.js';
-import { computeRecord } from './compute-record.js';
-import { evidenceOf } from './event-evidence.js';
-import { VariantCounts } from './variant-counts.js';
+import { computeRecord, discountOf, evidenceOf, VariantCounts, type ExperimentConfig, type RecordStore } from '@infermesh/experiments';
 
 /** Milliseconds between record publications of the in-process aggregator. */
 export const DEFAULT_LOCAL_PUBLISH_INTERVAL_MS = 1_000;

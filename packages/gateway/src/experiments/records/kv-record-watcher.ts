@@ -1,9 +1,6 @@
-import { KvDocumentWatch, type KvStore, type Logger } from '@infermesh/shared';
-import { parseExperimentRecord, type ExperimentRecord } from './experiment-record.js';
-import type { RecordStore } from './record-store.js';
+import { KvDocumentWatch, RECORDS_PREFIX, type KvStore, type Logger } from '@infermesh/shared';
+import { parseExperimentRecord, type ExperimentRecord, type RecordStore } from '@infermesh/experiments';
 
-/** KV prefix of the experiment records the aggregator publishes (`stats/{model}`). */
-export const RECORDS_PREFIX = 'stats/';
 /** Milliseconds one blocking query on the records waits before asking again. */
 export const RECORDS_WAIT_MS = 30_000;
 

@@ -1,5 +1,5 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
-import type { RecordSource } from './record-store.js';
+import type { RecordSource } from '@infermesh/experiments';
 
 /** Metrics of the experiment records a gateway routes by. */
 export class RecordMetrics {

@@ -1,6 +1,6 @@
 import { decodeInferOutputs, InfermeshError, type EventPublisher, type Logger, type ModelInferRequest, type PredictionShadowData, type Tensor } from '@infermesh/shared';
+import type { RandomSource } from '@infermesh/experiments';
 import type { ServedModel } from '../../models/served-model.js';
-import type { RandomSource } from '../policy/random-source.js';
 import { compareOutputs } from './compare-outputs.js';
 import type { ShadowMetrics } from './shadow-metrics.js';
 

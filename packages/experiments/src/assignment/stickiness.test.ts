@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { computeRecord } from '../aggregation/compute-record.js';
-import { VariantCounts } from '../aggregation/variant-counts.js';
-import { parseExperimentConfig } from '../experiment-config.js';
+import { computeRecord } from '../records/compute-record.js';
+import { VariantCounts } from '../evidence/variant-counts.js';
+import { parseExperimentConfig } from '../config/experiment-config.js';
 import type { ExperimentRecord } from '../records/experiment-record.js';
 import { bandAt } from '../records/traffic-layout.js';
 import { seededRandom } from '../policy/random-source.js';

@@ -3,11 +3,11 @@
  * holds. Pure: the position of a sticky request is a hash, the rest is arithmetic on the
  * record's layout, so replicas with the same record and config agree to the bit.
  */
-import type { ExperimentConfig } from '../experiment-config.js';
+import type { ExperimentConfig } from '../config/experiment-config.js';
 import type { ExperimentRecord } from '../records/experiment-record.js';
 import { bandAt, contiguousLayout, layoutShares, type TrafficLayout } from '../records/traffic-layout.js';
 import { seededRandom } from '../policy/random-source.js';
-import { warmUpShares } from '../policy/share-plan.js';
+import { pickIndex, warmUpShares } from '../policy/share-plan.js';
 
 /** Which variant answers, with what probability the policy chose it, and whether it sticks. */
 export interface Assignment {
@@ -78,13 +78,8 @@ function pick(layout: TrafficLayout, routable: ReadonlySet<string>, u: number): 
   if (routable.has(band.variant) && shares.get(band.variant)! > 0) return { variant: band.variant, propensity: shares.get(band.variant)! };
   // Spread this band over the routable variants: the position within the band is uniform too.
   const within = (u - band.start) / (band.end - band.start);
-  let cumulative = 0;
-  let last: [string, number] | undefined;
-  for (const [name, share] of shares) {
-    if (share <= 0) continue;
-    cumulative += share;
-    last = [name, share];
-    if (within < cumulative) return { variant: name, propensity: share };
-  }
-  return { variant: last![0], propensity: last![1] };
+  const names = [...shares.keys()];
+  const widths = [...shares.values()];
+  const index = pickIndex(widths, within);
+  return { variant: names[index]!, propensity: widths[index]! };
 }

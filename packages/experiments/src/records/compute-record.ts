@@ -1,11 +1,11 @@
-import type { ExperimentConfig } from '../experiment-config.js';
-import type { ExperimentRecord, RecordVariant } from '../records/experiment-record.js';
-import { layoutShares, relayout } from '../records/traffic-layout.js';
+import type { ExperimentConfig } from '../config/experiment-config.js';
+import type { ExperimentRecord, RecordVariant } from './experiment-record.js';
+import { layoutShares, relayout } from './traffic-layout.js';
 import { shareReport } from '../policy/experiment-policy.js';
 import type { VariantPolicyInput } from '../policy/policy-types.js';
 import { seededRandom } from '../policy/random-source.js';
 import { EMPTY_STATISTICS } from '../policy/variant-statistics.js';
-import type { CountedVariant } from './variant-counts.js';
+import type { CountedVariant } from '../evidence/variant-counts.js';
 
 /** Joint posterior draws behind a record's shares and P(best): standard error ≤ 0.005 per share. */
 export const RECORD_SHARE_SAMPLES = 10_000;

@@ -1,5 +1,7 @@
 import { Ajv } from 'ajv';
-import { InfermeshError, NAME_PATTERN } from '@infermesh/shared';
+import { NAME_PATTERN } from '@infermesh/shared/contract';
+import { InfermeshError } from '@infermesh/shared/errors';
+import { checkValidatedJson, parseValidatedJson } from '@infermesh/shared/validation';
 import { checkLayout, type TrafficLayout } from './traffic-layout.js';
 
 /** What the record says about one variant: its evidence, its share of live traffic and its chance of being best. */
@@ -72,22 +74,21 @@ const validate = new Ajv({ allErrors: true, strictTuples: false }).compile(EXPER
  * band's variant has an entry.
  */
 export function parseExperimentRecord(model: string, text: string): ExperimentRecord {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (error) {
-    throw new InfermeshError('INVALID_CONFIG', `record of model '${model}' is not JSON: ${(error as Error).message}`);
-  }
-  return checkExperimentRecord(model, value);
+  return checkRecordContent(model, parseValidatedJson(recordOf(model), text, validate));
 }
 
 /** {@link parseExperimentRecord} for a value already parsed (or computed in this process). */
 export function checkExperimentRecord(model: string, value: unknown): ExperimentRecord {
-  if (!validate(value)) {
-    const problems = (validate.errors ?? []).map((error) => `${error.instancePath || '/'} ${error.message ?? 'is invalid'}`);
-    throw new InfermeshError('INVALID_CONFIG', `record of model '${model}' is invalid: ${[...new Set(problems)].join('; ')}`);
-  }
-  const record = value as unknown as ExperimentRecord;
+  return checkRecordContent(model, checkValidatedJson(recordOf(model), value, validate));
+}
+
+function recordOf(model: string): string {
+  return `record of model '${model}'`;
+}
+
+/** What the schema cannot say: the record is the model's, its layout is sound and names only variants it has. */
+function checkRecordContent(model: string, value: unknown): ExperimentRecord {
+  const record = value as ExperimentRecord;
   if (record.model !== model) throw new InfermeshError('INVALID_CONFIG', `record stored for model '${model}' is for model '${record.model}'`);
   try {
     checkLayout(record.layout);

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { parseExperimentConfig } from '../experiment-config.js';
-import { checkExperimentRecord } from '../records/experiment-record.js';
-import { layoutShares } from '../records/traffic-layout.js';
+import { parseExperimentConfig } from '../config/experiment-config.js';
+import { checkExperimentRecord } from './experiment-record.js';
+import { layoutShares } from './traffic-layout.js';
 import { computeRecord, MIN_LAYOUT_CHANGE, totalVariation } from './compute-record.js';
 
 const NOW = 1_800_000_000_000;

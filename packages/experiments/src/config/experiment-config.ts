@@ -1,9 +1,10 @@
 import { Ajv } from 'ajv';
-import { InfermeshError, NAME_PATTERN } from '@infermesh/shared';
-import { POOL_CONFIG_SCHEMA, type PoolConfig } from '../models/model-config.js';
-import { parseValidatedJson } from '../config/parse-validated-json.js';
-import { checkPrior } from './policy/posteriors.js';
-import type { ExperimentPolicy, RewardBounds } from './policy/policy-types.js';
+import { NAME_PATTERN } from '@infermesh/shared/contract';
+import { InfermeshError } from '@infermesh/shared/errors';
+import { POOL_CONFIG_SCHEMA, type PoolConfig } from '@infermesh/shared/pools';
+import { parseValidatedJson } from '@infermesh/shared/validation';
+import { checkPrior } from '../policy/posteriors.js';
+import type { ExperimentPolicy, RewardBounds } from '../policy/policy-types.js';
 
 /** One arm of an experiment: a model deployment (or fixed workers) that serves a share of traffic. */
 export interface VariantConfig {

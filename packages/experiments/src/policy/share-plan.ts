@@ -1,14 +1,15 @@
 /**
- * The one plan both trafficShares and chooseVariant follow, so the shares reported and the
- * choices made cannot drift apart.
+ * The plan the policy's shares follow: fixed shares from weights (weighted, warm-up, a single
+ * variant), or Thompson with a floor.
  *
- * Thompson floors: with k live variants and floor f, a request goes to a uniformly chosen
- * live variant with probability k·f and to the Thompson winner otherwise, so variant i gets
- * f + (1 − k·f)·P(i is best). On the request path that costs one posterior draw per variant
- * and no Monte Carlo, and every live variant keeps at least f of the traffic (MyBook's new
- * recommenders started at a 1 % weight for the same reason). Taking only the deficit from
- * the leaders ("water-filling") would give the best variant slightly more, but then a single
- * request could not be routed without first estimating every P(best).
+ * Thompson floors: with k live variants and floor f, traffic is a mixture of a uniform split
+ * (weight k·f) and the Thompson winner's share, so variant i gets f + (1 − k·f)·P(i is best)
+ * and every live variant keeps at least f of the traffic (MyBook's new recommenders started
+ * at a 1 % weight for the same reason). The mixture is also what one request sampled from the
+ * plan gets (a uniform pick with probability k·f, else the highest of one posterior draw per
+ * variant), so the shares stay those of Thompson sampling per request. Taking only the
+ * deficit from the leaders ("water-filling") would give the best variant slightly more, but
+ * would lose that reading.
  */
 import { posteriorFor, type Posterior } from './posteriors.js';
 import { weightOf, type ExperimentPolicy, type PosteriorModel, type VariantPolicyInput } from './policy-types.js';

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { InfermeshError } from '@infermesh/shared/errors';
-import { assignSticky, chooseVariant, probabilityBest, trafficShares, type ExperimentPolicy, type ThompsonPolicy, type VariantPolicyInput } from './experiment-policy.js';
+import { probabilityBest, shareReport, type ExperimentPolicy, type ShareOptions, type ThompsonPolicy, type VariantPolicyInput } from './experiment-policy.js';
+import type { RandomSource } from './random-source.js';
 import { seededRandom } from './random-source.js';
 
 /** Monte Carlo draws in property tests: enough for the invariants, which hold for any count. */
@@ -13,6 +14,8 @@ const live = (name: string, trials: number, successes: number, extra: Partial<Va
 const thompson = (overrides: Partial<ThompsonPolicy> = {}): ThompsonPolicy => ({ type: 'thompson', reward: 'binary', minShare: 0.01, minTrials: 0, ...overrides }) as ThompsonPolicy;
 const sum = (shares: Record<string, number>) => Object.values(shares).reduce((total, share) => total + share, 0);
 const isInvalidConfig = (error: unknown) => error instanceof InfermeshError && error.code === 'INVALID_CONFIG';
+/** The traffic shares a record publishes (how requests are routed is assignment's test). */
+const sharesOf = (policy: ExperimentPolicy, variants: readonly VariantPolicyInput[], rng: RandomSource, options: ShareOptions = {}) => shareReport(policy, variants, rng, options).shares;
 
 const policyArbitrary: fc.Arbitrary<ExperimentPolicy> = fc.oneof(
   fc.constant<ExperimentPolicy>({ type: 'weighted' }),
@@ -44,11 +47,10 @@ test('shares sum to 1, respect the floor, and give disabled and shadow variants 
   fc.assert(
     fc.property(policyArbitrary, variantsArbitrary, fc.string(), (policy, variants, seed) => {
       if (!acceptable(policy, variants)) {
-        assert.throws(() => trafficShares(policy, variants, seededRandom(seed), { samples: FEW_SAMPLES }), isInvalidConfig);
-        assert.throws(() => chooseVariant(policy, variants, seededRandom(seed)), isInvalidConfig);
+        assert.throws(() => sharesOf(policy, variants, seededRandom(seed), { samples: FEW_SAMPLES }), isInvalidConfig);
         return;
       }
-      const shares = trafficShares(policy, variants, seededRandom(seed), { samples: FEW_SAMPLES });
+      const shares = sharesOf(policy, variants, seededRandom(seed), { samples: FEW_SAMPLES });
       assert.deepEqual(Object.keys(shares), variants.map((variant) => variant.name));
       assert.ok(Math.abs(sum(shares) - 1) <= 1e-9, `sum ${sum(shares)}`);
       const candidates = variants.filter((variant) => variant.enabled && variant.role === 'live');
@@ -61,63 +63,17 @@ test('shares sum to 1, respect the floor, and give disabled and shadow variants 
   );
 });
 
-test('a disabled or shadow variant is never chosen, however the draws fall', () => {
-  fc.assert(
-    fc.property(policyArbitrary, variantsArbitrary, fc.string(), (policy, variants, seed) => {
-      fc.pre(acceptable(policy, variants));
-      const rng = seededRandom(seed);
-      for (let request = 0; request < 20; request += 1) {
-        const name = chooseVariant(policy, variants, rng);
-        const chosen = variants.find((variant) => variant.name === name)!;
-        assert.ok(chosen.enabled && chosen.role === 'live', `${name} chosen`);
-      }
-    }),
-  );
-});
-
-test('the same entity, window and statistics get the same variant from independently built inputs', () => {
-  fc.assert(
-    fc.property(policyArbitrary, variantsArbitrary, fc.string(), fc.string(), fc.integer({ min: 0, max: 100_000 }), (policy, variants, experiment, entity, window) => {
-      fc.pre(acceptable(policy, variants));
-      const key = { experiment, entityKey: 'userId', entityValue: entity, windowStart: window };
-      const onReplicaA = assignSticky(policy, variants, key);
-      const onReplicaB = assignSticky(structuredClone(policy), structuredClone(variants), { ...key });
-      assert.equal(onReplicaA, onReplicaB);
-    }),
-  );
-});
-
-test('sticky assignments over many entities split traffic like trafficShares', () => {
-  const variants = [live('a', 400, 40), live('b', 400, 48), live('c', 400, 44)];
-  const policy = thompson({ minShare: 0.05 });
-  const shares = trafficShares(policy, variants, seededRandom('shares'), { samples: 50_000 });
-  const counts = new Map<string, number>();
-  const entities = 20_000;
-  for (let user = 0; user < entities; user += 1) {
-    const name = assignSticky(policy, variants, { experiment: 'ranker', entityKey: 'userId', entityValue: `u${user}`, windowStart: 0 });
-    counts.set(name, (counts.get(name) ?? 0) + 1);
-  }
-  for (const variant of variants) assert.ok(Math.abs((counts.get(variant.name) ?? 0) / entities - shares[variant.name]!) < 0.015, `${variant.name}: ${counts.get(variant.name)} of ${entities} vs ${shares[variant.name]}`);
-});
-
-test('chooseVariant picks each variant as often as trafficShares says, floor included', () => {
+test('a clearly worse variant sits at the floor; disabled and shadow variants get nothing', () => {
   const variants = [live('a', 300, 30), live('b', 300, 36), live('c', 300, 12), live('old', 300, 60, { enabled: false }), live('mirror', 0, 0, { role: 'shadow' })];
-  const policy = thompson({ minShare: 0.03 });
-  const shares = trafficShares(policy, variants, seededRandom('reference'), { samples: 50_000 });
-  const rng = seededRandom('requests');
-  const counts = new Map<string, number>();
-  const requests = 30_000;
-  for (let request = 0; request < requests; request += 1) {
-    const name = chooseVariant(policy, variants, rng);
-    counts.set(name, (counts.get(name) ?? 0) + 1);
-  }
-  for (const variant of variants) assert.ok(Math.abs((counts.get(variant.name) ?? 0) / requests - shares[variant.name]!) < 0.012, `${variant.name}: ${counts.get(variant.name)} vs ${shares[variant.name]}`);
-  assert.ok(shares.c! >= 0.03 && shares.c! < 0.035, 'a clearly worse variant sits at the floor');
+  const shares = sharesOf(thompson({ minShare: 0.03 }), variants, seededRandom('reference'), { samples: 50_000 });
+  assert.ok(shares.c! >= 0.03 && shares.c! < 0.035, `c ${shares.c}`);
+  assert.equal(shares.old, 0);
+  assert.equal(shares.mirror, 0);
 });
 
 test('with clearly separated arms, nearly everything goes to the best; the rest keep the floor', () => {
   const variants = [live('control', 2_000, 100), live('better', 2_000, 300), live('worse', 2_000, 60)];
-  const shares = trafficShares(thompson({ minShare: 0.01 }), variants, seededRandom('separated'));
+  const shares = sharesOf(thompson({ minShare: 0.01 }), variants, seededRandom('separated'));
   assert.ok(Math.abs(shares.better! - 0.98) < 1e-9, `best ${shares.better}`);
   assert.ok(Math.abs(shares.control! - 0.01) < 1e-9 && Math.abs(shares.worse! - 0.01) < 1e-9);
   const best = probabilityBest(thompson(), variants, seededRandom('separated'));
@@ -126,7 +82,7 @@ test('with clearly separated arms, nearly everything goes to the best; the rest 
 
 test('continuous rewards: the variant with the higher mean wins', () => {
   const continuous = (name: string, mean: number) => ({ name, enabled: true, role: 'live' as const, stats: { trials: 500, rewardSum: 500 * mean, rewardSumSquares: 500 * (mean * mean + 1) } });
-  const shares = trafficShares(thompson({ reward: 'continuous', minShare: 0.02 }), [continuous('a', 1.0), continuous('b', 1.4)], seededRandom('continuous'));
+  const shares = sharesOf(thompson({ reward: 'continuous', minShare: 0.02 }), [continuous('a', 1.0), continuous('b', 1.4)], seededRandom('continuous'));
   assert.ok(shares.b! > 0.97, `b ${shares.b}`);
 });
 
@@ -134,51 +90,44 @@ test('minTrials holds the policy at the weighted (floored) split until every liv
   const established = [live('a', 5_000, 250), live('b', 5_000, 500)];
   const newcomer = live('new', 20, 0);
   const policy = thompson({ minShare: 0.01, minTrials: 100 });
-  const warming = trafficShares(policy, [...established, newcomer], seededRandom('warm'));
+  const warming = sharesOf(policy, [...established, newcomer], seededRandom('warm'));
   for (const name of ['a', 'b', 'new']) assert.ok(Math.abs(warming[name]! - 1 / 3) < 1e-9, `${name} ${warming[name]}`);
-  const rng = seededRandom('warm-requests');
-  const picks = Array.from({ length: 3_000 }, () => chooseVariant(policy, [...established, newcomer], rng)).filter((name) => name === 'new').length;
-  assert.ok(Math.abs(picks / 3_000 - 1 / 3) < 0.04, `the newcomer got ${picks} of 3000`);
 
-  const cautious = trafficShares(policy, [...established, { ...newcomer, weight: 0 }], seededRandom('warm'));
+  const cautious = sharesOf(policy, [...established, { ...newcomer, weight: 0 }], seededRandom('warm'));
   assert.ok(Math.abs(cautious.new! - 0.01) < 1e-9, 'a weight-0 newcomer warms up at the floor');
-  const warmed = trafficShares(policy, [...established, live('new', 100, 2)], seededRandom('warm'));
+  const warmed = sharesOf(policy, [...established, live('new', 100, 2)], seededRandom('warm'));
   assert.ok(warmed.b! > 0.97, 'after the warm-up the sampler exploits');
 });
 
 test('forgetting: old evidence fades, so a variant not updated for a day is explored again', () => {
   const hour = 3_600_000;
   const variants = [live('a', 2_000, 100, { stats: { ...binary(2_000, 100), updatedAt: 0 } }), live('b', 2_000, 200, { stats: { ...binary(2_000, 200), updatedAt: 24 * hour } })];
-  const remembering = trafficShares(thompson({ minTrials: 100 }), variants, seededRandom('forget'));
+  const remembering = sharesOf(thompson({ minTrials: 100 }), variants, seededRandom('forget'));
   assert.ok(remembering.a! < 0.02);
-  const forgetting = trafficShares(thompson({ minTrials: 100, discountPerHour: 0.5 }), variants, seededRandom('forget'));
+  const forgetting = sharesOf(thompson({ minTrials: 100, discountPerHour: 0.5 }), variants, seededRandom('forget'));
   assert.ok(Math.abs(forgetting.a! - 0.5) < 1e-9, `a's 2,000 trials now weigh ${2_000 * 0.5 ** 24}: warm-up again`);
 });
 
 test('weighted: fixed shares from weights, disabled and shadow variants excluded and the rest renormalised', () => {
   const canary = [live('stable', 0, 0, { weight: 95 }), live('canary', 0, 0, { weight: 5 })];
-  assert.deepEqual(trafficShares({ type: 'weighted' }, canary, seededRandom('w')), { stable: 0.95, canary: 0.05 });
+  assert.deepEqual(sharesOf({ type: 'weighted' }, canary, seededRandom('w')), { stable: 0.95, canary: 0.05 });
   const mixed = [live('a', 0, 0, { weight: 2 }), live('b', 0, 0, { weight: 6 }), live('off', 0, 0, { weight: 2, enabled: false }), live('copy', 0, 0, { weight: 2, role: 'shadow' }), live('d', 0, 0)];
-  assert.deepEqual(trafficShares({ type: 'weighted' }, mixed, seededRandom('w')), { a: 2 / 9, b: 6 / 9, off: 0, copy: 0, d: 1 / 9 });
-  const rng = seededRandom('weighted-requests');
-  const chosen = new Set(Array.from({ length: 500 }, () => chooseVariant({ type: 'weighted' }, mixed, rng)));
-  assert.deepEqual([...chosen].sort(), ['a', 'b', 'd']);
+  assert.deepEqual(sharesOf({ type: 'weighted' }, mixed, seededRandom('w')), { a: 2 / 9, b: 6 / 9, off: 0, copy: 0, d: 1 / 9 });
 });
 
 test('one enabled live variant gets everything; none is INVALID_CONFIG', () => {
   const variants = [live('only', 10, 1), live('off', 10, 9, { enabled: false }), live('copy', 10, 9, { role: 'shadow' })];
-  assert.deepEqual(trafficShares(thompson({ minTrials: 50 }), variants, seededRandom('one')), { only: 1, off: 0, copy: 0 });
-  assert.equal(chooseVariant(thompson(), variants, seededRandom('one')), 'only');
+  assert.deepEqual(sharesOf(thompson({ minTrials: 50 }), variants, seededRandom('one')), { only: 1, off: 0, copy: 0 });
   assert.deepEqual(probabilityBest(thompson(), variants, seededRandom('one')), { only: 1, off: 0, copy: 0 });
   const none = variants.slice(1);
-  assert.throws(() => chooseVariant(thompson(), none, seededRandom('none')), isInvalidConfig);
-  assert.throws(() => trafficShares({ type: 'weighted' }, none, seededRandom('none')), isInvalidConfig);
+  assert.throws(() => sharesOf(thompson(), none, seededRandom('none')), isInvalidConfig);
+  assert.throws(() => sharesOf({ type: 'weighted' }, none, seededRandom('none')), isInvalidConfig);
   assert.throws(() => probabilityBest(thompson(), none, seededRandom('none')), isInvalidConfig);
 });
 
 test('floors that cannot all be met become an equal split', () => {
   const variants = ['a', 'b', 'c', 'd'].map((name, index) => live(name, 1_000, 50 + 50 * index));
-  const shares = trafficShares(thompson({ minShare: 0.4 }), variants, seededRandom('cap'));
+  const shares = sharesOf(thompson({ minShare: 0.4 }), variants, seededRandom('cap'));
   for (const name of ['a', 'b', 'c', 'd']) assert.ok(Math.abs(shares[name]! - 0.25) < 1e-9);
 });
 
@@ -204,12 +153,12 @@ test('configuration mistakes are INVALID_CONFIG naming the problem', () => {
     [thompson({ minShare: 0, minTrials: 10 }), [live('a', 0, 0), live('b', 0, 0, { weight: 0 })]],
     [{ type: 'bandit' } as unknown as ExperimentPolicy, variants],
   ];
-  for (const [policy, input] of cases) assert.throws(() => chooseVariant(policy, input, seededRandom('bad')), isInvalidConfig, JSON.stringify(policy));
-  assert.throws(() => trafficShares(thompson(), variants, seededRandom('bad'), { samples: 0 }), RangeError);
+  for (const [policy, input] of cases) assert.throws(() => sharesOf(policy, input, seededRandom('bad'), { samples: FEW_SAMPLES }), isInvalidConfig, JSON.stringify(policy));
+  assert.throws(() => sharesOf(thompson(), variants, seededRandom('bad'), { samples: 0 }), RangeError);
 });
 
 test('a variant named like an Object property is just a name', () => {
-  const shares = trafficShares({ type: 'weighted' }, [live('__proto__', 0, 0), live('constructor', 0, 0)], seededRandom('names'));
+  const shares = sharesOf({ type: 'weighted' }, [live('__proto__', 0, 0), live('constructor', 0, 0)], seededRandom('names'));
   assert.deepEqual(Object.entries(shares), [
     ['__proto__', 0.5],
     ['constructor', 0.5],

@@ -1,0 +1,66 @@
+// The experiment domain, pure: no I/O, no clock, no global randomness (callers pass `now` and
+// a RandomSource). Loads only ajv and the side-effect-free entries of @infermesh/shared.
+export { seededRandom, fnv1a32, normal, gamma, beta, type RandomSource } from './policy/random-source.js';
+export {
+  EMPTY_STATISTICS,
+  recordReward,
+  mergeStatistics,
+  discountStatistics,
+  discountWeight,
+  halfLifeDiscount,
+  type VariantStatistics,
+  type Discount,
+  type RecordOptions,
+} from './policy/variant-statistics.js';
+export {
+  DEFAULT_BETA_PRIOR,
+  DEFAULT_NORMAL_GAMMA_PRIOR,
+  betaPosterior,
+  normalGammaPosterior,
+  posteriorFor,
+  samplePosteriorMean,
+  posteriorMean,
+  type BetaParameters,
+  type NormalGammaParameters,
+  type RewardModel,
+  type Posterior,
+  type BetaPosterior,
+  type NormalGammaPosterior,
+} from './policy/posteriors.js';
+export {
+  DEFAULT_VARIANT_WEIGHT,
+  DEFAULT_SHARE_SAMPLES,
+  shareReport,
+  probabilityBest,
+  shadowVariants,
+  type ShareOptions,
+  type VariantRole,
+  type VariantPolicyInput,
+  type WeightedPolicy,
+  type ThompsonPolicy,
+  type ExperimentPolicy,
+  type PosteriorModel,
+  type Forgetting,
+} from './policy/experiment-policy.js';
+export { planShares, warmUpShares, withFloor, argmax, pickIndex, discountOf, type SharePlan } from './policy/share-plan.js';
+export {
+  parseExperimentConfig,
+  rewardRangeOf,
+  checkReward,
+  EXPERIMENT_CONFIG_SCHEMA,
+  DEFAULT_REWARD_RANGE,
+  MAX_REWARD_MAGNITUDE,
+  DEFAULT_STICKINESS_SECONDS,
+  DEFAULT_SHADOW_CONCURRENCY,
+  type ExperimentConfig,
+  type VariantConfig,
+  type RewardRange,
+} from './config/experiment-config.js';
+export { evidenceOf, type Evidence } from './evidence/event-evidence.js';
+export { VariantCounts, type CountedVariant, type CountsByModel } from './evidence/variant-counts.js';
+export { mergeCounts } from './evidence/merge-counts.js';
+export { parseExperimentRecord, checkExperimentRecord, EXPERIMENT_RECORD_SCHEMA, type ExperimentRecord, type RecordVariant } from './records/experiment-record.js';
+export { computeRecord, RECORD_SHARE_SAMPLES, MIN_LAYOUT_CHANGE, totalVariation, type RecordInputs } from './records/compute-record.js';
+export { relayout, contiguousLayout, layoutShares, bandAt, checkLayout, MAX_LAYOUT_BANDS, type TrafficLayout, type LayoutBand } from './records/traffic-layout.js';
+export { RecordStore, type RecordSource } from './records/record-store.js';
+export { assignVariant, entityPosition, effectiveShares, warmUpLayout, type Assignment, type AssignmentKey } from './assignment/assign-variant.js';

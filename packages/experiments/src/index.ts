@@ -64,3 +64,7 @@ export { computeRecord, RECORD_SHARE_SAMPLES, MIN_LAYOUT_CHANGE, totalVariation,
 export { relayout, contiguousLayout, layoutShares, bandAt, checkLayout, MAX_LAYOUT_BANDS, type TrafficLayout, type LayoutBand } from './records/traffic-layout.js';
 export { RecordStore, type RecordSource } from './records/record-store.js';
 export { assignVariant, entityPosition, effectiveShares, warmUpLayout, type Assignment, type AssignmentKey } from './assignment/assign-variant.js';
+export { DecisionJoiner, type JoinableEvent, type JoinedDecisions } from './evaluation/decision-joiner.js';
+export { parseCandidatePolicy, CANDIDATE_POLICY_FORMS, type CandidatePolicy, type PolicyContext } from './evaluation/candidate-policy.js';
+export { evaluatePolicy, DEFAULT_MAX_WEIGHT, Z_95, type PolicyEvaluation, type RewardEstimate, type EvaluatePolicyOptions } from './evaluation/off-policy-estimates.js';
+export type { LoggedDecision } from './evaluation/logged-decision.js';

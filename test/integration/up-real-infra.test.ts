@@ -184,3 +184,24 @@ test('the events tail command the welcome prints follows this mesh\'s prediction
     tail.kill('SIGTERM');
   }
 });
+
+test('the evaluate command the welcome prints estimates a policy from this mesh\'s decisions on Kafka', async () => {
+  const printed = up!.output().split('\n').find((line) => line.startsWith(COMMAND_PREFIX) && line.includes('infermesh evaluate'));
+  assert.ok(printed !== undefined, `the welcome prints an evaluate command:\n${up!.output()}`);
+  const words = printed.slice(COMMAND_PREFIX.length).trim().split(/\s+/);
+  assert.deepEqual(words.slice(0, 3), ['npx', 'infermesh', 'evaluate'], printed);
+  assert.ok(words.includes('--kafka-brokers') && words.includes(brokers.join(',')), `reads the mesh's brokers: ${printed}`);
+  // The launcher is proven on a fresh clone by readme-quickstart; here the same arguments run from these sources.
+  const result = await new Promise<{ code: number | null; output: string }>((resolve) => {
+    const child = spawn(process.execPath, [...CLI_ARGS, ...words.slice(2), '--json'], { cwd: ROOT, env: { ...cleanEnv(), INFERMESH_EVENTS_TOPIC_PREFIX: topicPrefix }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+    child.on('exit', (code) => resolve({ code, output }));
+  });
+  assert.equal(result.code, 0, result.output);
+  const evaluation = JSON.parse(result.output) as { decisions: number; policy: string; ips: { value: number } };
+  assert.equal(evaluation.policy, 'always:b');
+  assert.ok(evaluation.decisions >= 1, result.output);
+  assert.ok(Number.isFinite(evaluation.ips.value));
+});

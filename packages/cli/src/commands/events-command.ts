@@ -2,15 +2,9 @@ import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import {
   createLogger,
-  DEFAULT_EVENTS_DIR,
-  DEFAULT_KAFKA_CLIENT_ID,
-  DEFAULT_TOPIC_PREFIX,
-  EVENT_OPTIONS,
   EVENT_TYPES,
   InfermeshError,
-  KAFKA_SASL_MECHANISMS,
   kafkaConnectionFrom,
-  loadConfig,
   TOPIC_OF_TYPE,
   type EventEnvelope,
   type EventsConfig,
@@ -18,13 +12,11 @@ import {
   type EventType,
 } from '@infermesh/shared';
 import { describeEvent, modelOf } from '../events/describe-event.js';
+import { EVENT_SOURCE_FLAGS, EVENT_SOURCE_HELP, EVENT_SOURCE_OPTIONS } from '../events/event-source-options.js';
 import { followEventDirectories } from '../events/follow-event-directories.js';
 import { KafkaEventReader } from '../events/kafka-event-reader.js';
 import { EXIT_FAILURE, EXIT_USAGE, type Command } from './command.js';
-
-/** The event options that say where to read from (the rest are about publishing). */
-const SOURCE_OPTION_KEYS = ['kafkaBrokers', 'kafkaClientId', 'eventsTopicPrefix', 'eventsDir', 'kafkaSaslMechanism', 'kafkaSaslUsername', 'kafkaSaslPassword', 'kafkaSsl', 'kafkaSslCaFile'];
-const SOURCE_OPTIONS = EVENT_OPTIONS.filter((spec) => SOURCE_OPTION_KEYS.includes(spec.key));
+import { loadCommandOptions } from './load-command-options.js';
 
 const HELP = [
   'Usage: infermesh events tail [--type T[,T]] [--model M] [--from-beginning] [--json] [--limit N]',
@@ -42,14 +34,7 @@ const HELP = [
   '  --json                   print each raw CloudEvents envelope as one JSON line',
   '  --limit <n>              exit after n events',
   '',
-  'Where to read (flags, else environment):',
-  '  --kafka-brokers <list>   Kafka bootstrap servers, host:port,... [KAFKA_BROKERS]; none: the NDJSON files',
-  `  --events-dir <dir>       NDJSON event files [INFERMESH_EVENTS_DIR] (default ${DEFAULT_EVENTS_DIR})`,
-  `  --events-topic-prefix <p> topic prefix [INFERMESH_EVENTS_TOPIC_PREFIX] (default ${DEFAULT_TOPIC_PREFIX})`,
-  `  --kafka-client-id <id>   [INFERMESH_KAFKA_CLIENT_ID] (default ${DEFAULT_KAFKA_CLIENT_ID})`,
-  `  --kafka-sasl-mechanism <m>  ${KAFKA_SASL_MECHANISMS.join('|')}, with --kafka-sasl-username <u> and`,
-  '                           --kafka-sasl-password <p> [INFERMESH_KAFKA_SASL_MECHANISM, ..._USERNAME, ..._PASSWORD]',
-  '  --kafka-ssl              TLS to the brokers; --kafka-ssl-ca-file <pem> adds a CA [INFERMESH_KAFKA_SSL, ..._CA_FILE]',
+  ...EVENT_SOURCE_HELP,
 ].join('\n');
 
 interface TailRequest {
@@ -62,15 +47,12 @@ interface TailRequest {
 }
 
 function parse(argv: readonly string[], env: NodeJS.ProcessEnv): TailRequest {
-  const sourceFlags = Object.fromEntries(SOURCE_OPTIONS.map((spec) => [spec.flag, { type: spec.type === 'boolean' ? ('boolean' as const) : ('string' as const) }]));
   const { values } = parseArgs({
     args: [...argv],
-    options: { ...sourceFlags, type: { type: 'string' }, model: { type: 'string' }, 'from-beginning': { type: 'boolean' }, json: { type: 'boolean' }, limit: { type: 'string' } },
+    options: { ...EVENT_SOURCE_FLAGS, type: { type: 'string' }, model: { type: 'string' }, 'from-beginning': { type: 'boolean' }, json: { type: 'boolean' }, limit: { type: 'string' } },
     strict: true,
   });
-  const flags = values as Record<string, string | boolean | undefined>;
-  const overrides = Object.fromEntries(SOURCE_OPTIONS.filter((spec) => flags[spec.flag] !== undefined).map((spec) => [spec.key, flags[spec.flag]]));
-  const config = loadConfig<EventsConfig>(SOURCE_OPTIONS, { env, overrides });
+  const config = loadCommandOptions<EventsConfig>(EVENT_SOURCE_OPTIONS, values as Record<string, string | boolean | undefined>, env);
   let types: Set<EventType> | undefined;
   if (typeof values.type === 'string') {
     types = new Set();

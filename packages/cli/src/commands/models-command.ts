@@ -6,7 +6,7 @@ import { parseModelConfig } from '@infermesh/gateway';
 import { readFile } from 'node:fs/promises';
 import { EXIT_FAILURE, EXIT_USAGE, type Command } from './command.js';
 import { openRegistry, REGISTRY_OPTIONS_HELP, REGISTRY_PARSE_OPTIONS, type RegistryConnection } from './registry-options.js';
-import { formatTable } from './format-table.js';
+import { formatTable } from '../output/format-table.js';
 
 /** Exit code when a version exists already or a deployment changed concurrently. */
 export const EXIT_CONFLICT = 3;

@@ -37,8 +37,8 @@ export async function followEventDirectories(root: string, onEvent: (event: Posi
   await Promise.all(followed.values());
 }
 
-/** `root` and each of its subdirectories (missing ones are simply not there yet). */
-async function streamDirectories(root: string): Promise<string[]> {
+/** `root` and each of its subdirectories (missing ones are simply not there yet): one event stream each. */
+export async function streamDirectories(root: string): Promise<string[]> {
   const entries = await readdir(root, { withFileTypes: true }).catch(() => []);
   return [root, ...entries.filter((entry) => entry.isDirectory()).map((entry) => join(root, entry.name)).sort()];
 }

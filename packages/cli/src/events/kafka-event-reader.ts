@@ -38,14 +38,32 @@ export class KafkaEventReader {
 
   /** Calls `onEvent` for every event until `signal` aborts; messages that are not JSON are reported and skipped. */
   async follow(onEvent: (event: KafkaReadEvent) => void | Promise<void>, signal: AbortSignal): Promise<void> {
+    await this.consume(onEvent, signal, this.options.fromBeginning, false);
+  }
+
+  /**
+   * Calls `onEvent` for every event the topics hold now, from their beginning, and returns once
+   * each partition has been read up to the end it had when reading began (or `signal` aborts).
+   * Topics that do not exist yet hold nothing: it returns at once instead of waiting for them.
+   */
+  async readToEnd(onEvent: (event: KafkaReadEvent) => void | Promise<void>, signal: AbortSignal): Promise<void> {
+    await this.consume(onEvent, signal, true, true);
+  }
+
+  private async consume(onEvent: (event: KafkaReadEvent) => void | Promise<void>, signal: AbortSignal, fromBeginning: boolean, toEnd: boolean): Promise<void> {
     const logger = this.options.logger.child({ module: 'kafka-event-reader' });
     const kafka = new Kafka(kafkaClientConfig(this.options.connection, logger));
     const wanted = (this.options.topics ?? EVENT_TOPICS).map((topic) => `${this.options.topicPrefix}${topic}`);
-    const topics = await this.existingTopics(kafka, wanted, signal);
+    const topics = toEnd ? await this.presentTopics(kafka, wanted) : await this.existingTopics(kafka, wanted, signal);
     if (topics.length === 0) return;
+    // Per `topic/partition`, the offset of the last message there was when reading began.
+    const remaining = toEnd ? await this.lastOffsets(kafka, topics) : undefined;
+    if (remaining !== undefined && remaining.size === 0) return;
+    const finished = new AbortController();
     const consumer = kafka.consumer({ groupId: `infermesh-events-tail-${randomBytes(6).toString('hex')}`, allowAutoTopicCreation: false });
     const stopped = new Promise<void>((resolve, reject) => {
       signal.addEventListener('abort', () => resolve(), { once: true });
+      finished.signal.addEventListener('abort', () => resolve(), { once: true });
       // kafkajs restarts the consumer after retriable failures; after any other it stops silently, so say so.
       consumer.on(consumer.events.CRASH, ({ payload }) => {
         if (!payload.restart) reject(payload.error);
@@ -55,26 +73,62 @@ export class KafkaEventReader {
     void stopped.catch(() => undefined);
     try {
       await consumer.connect();
-      await consumer.subscribe({ topics, fromBeginning: this.options.fromBeginning });
+      await consumer.subscribe({ topics, fromBeginning });
       await consumer.run({
         autoCommit: false,
         eachMessage: async ({ topic, partition, message }) => {
-          if (signal.aborted) return;
+          if (signal.aborted || finished.signal.aborted) return;
           const text = message.value?.toString('utf8') ?? '';
-          let envelope: EventEnvelope;
+          let envelope: EventEnvelope | undefined;
           try {
             envelope = JSON.parse(text) as EventEnvelope;
           } catch {
             logger.warn({ topic, partition, offset: message.offset }, 'skipping a message that is not JSON');
-            return;
           }
-          const headers = Object.fromEntries(Object.entries(message.headers ?? {}).map(([name, value]) => [name, String(value)]));
-          await onEvent({ envelope, topic, partition, offset: message.offset, key: message.key?.toString('utf8'), headers });
+          if (envelope !== undefined) {
+            const headers = Object.fromEntries(Object.entries(message.headers ?? {}).map(([name, value]) => [name, String(value)]));
+            await onEvent({ envelope, topic, partition, offset: message.offset, key: message.key?.toString('utf8'), headers });
+          }
+          if (remaining !== undefined) {
+            const key = `${topic}/${partition}`;
+            const last = remaining.get(key);
+            if (last !== undefined && BigInt(message.offset) >= last) remaining.delete(key);
+            if (remaining.size === 0) finished.abort();
+          }
         },
       });
       await stopped;
     } finally {
       await consumer.disconnect().catch(() => undefined);
+    }
+  }
+
+  /** The offset of each non-empty partition's last message, by `topic/partition`. */
+  private async lastOffsets(kafka: Kafka, topics: readonly string[]): Promise<Map<string, bigint>> {
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      const last = new Map<string, bigint>();
+      for (const topic of topics) {
+        for (const { partition, high, low } of await admin.fetchTopicOffsets(topic)) {
+          if (BigInt(high) > BigInt(low)) last.set(`${topic}/${partition}`, BigInt(high) - 1n);
+        }
+      }
+      return last;
+    } finally {
+      await admin.disconnect().catch(() => undefined);
+    }
+  }
+
+  /** The wanted topics that exist now. */
+  private async presentTopics(kafka: Kafka, wanted: string[]): Promise<string[]> {
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      const existing = new Set(await admin.listTopics());
+      return wanted.filter((topic) => existing.has(topic));
+    } finally {
+      await admin.disconnect().catch(() => undefined);
     }
   }
 

@@ -16,7 +16,9 @@ export function welcomeText(plan: MeshPlan, adminToken: string, cwd: string = pr
   const dir = shortPath(plan.dir, cwd);
   const input = '{"entity": {"userId": "u1"}, "inputs": {"recency": 0.5, "frequency": 1, "monetary": 2, "tenure": 0.1}}';
   const predict = `curl -s localhost:${port}/v1/models/${DEMO_MODEL}/predict -H 'content-type: application/json' -d '${input}'`;
-  const events = plan.kafkaBrokers !== undefined ? `npx infermesh events tail --kafka-brokers ${plan.kafkaBrokers}` : `npx infermesh events tail --events-dir ${shortPath(plan.eventsDir, cwd)}`;
+  const source = plan.kafkaBrokers !== undefined ? `--kafka-brokers ${plan.kafkaBrokers}` : `--events-dir ${shortPath(plan.eventsDir, cwd)}`;
+  const events = `npx infermesh events tail ${source}`;
+  const evaluate = `npx infermesh evaluate --gateway ${plan.gatewayUrl} --model ${DEMO_MODEL} --policy always:b ${source}`;
   const variants = plan.variants.map((variant) => `${variant.name} = ${DEMO_MODEL} ${variant.version} on 127.0.0.1:${variant.port}`).join(', ');
   return [
     '',
@@ -29,6 +31,8 @@ export function welcomeText(plan: MeshPlan, adminToken: string, cwd: string = pr
     `${COMMAND_PREFIX}curl -s localhost:${port}/v1/feedback -H 'content-type: application/json' -d "{\\"feedbackToken\\": \\"$TOKEN\\", \\"reward\\": 1}"`,
     `${COMMAND_PREFIX}curl -s localhost:${port}/v1/experiments/${DEMO_MODEL}`,
     `${COMMAND_PREFIX}${events}`,
+    'What sending everyone to b would have earned, estimated from the logged decisions and their propensities:',
+    `${COMMAND_PREFIX}${evaluate}`,
     'Simulated users who like b three times more than a; watch the line below move traffic to b:',
     `${COMMAND_PREFIX}npx infermesh simulate --gateway ${plan.gatewayUrl} --model ${DEMO_MODEL} --rates a=0.05,b=0.15`,
     `Admin token for PUT /v1/experiments/${DEMO_MODEL} (kill switch, weights): ${adminToken}`,

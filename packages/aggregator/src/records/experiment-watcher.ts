@@ -1,8 +1,6 @@
-import { KvDocumentWatch, NAME_PATTERN, type KvStore, type Logger } from '@infermesh/shared';
+import { EXPERIMENTS_PREFIX, KvDocumentWatch, NAME_PATTERN, type KvStore, type Logger } from '@infermesh/shared';
 import { discountOf, parseExperimentConfig, type Discount, type ExperimentConfig } from '@infermesh/experiments';
 
-/** KV prefix of the experiment configs (the gateways read the same keys). */
-export const EXPERIMENTS_PREFIX = 'experiments/';
 /** Milliseconds one blocking query on the experiments waits before asking again. */
 export const EXPERIMENTS_WAIT_MS = 30_000;
 

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { InfermeshError, type KvStore, type ModelRegistry } from '@infermesh/shared';
+import { EXPERIMENTS_PREFIX, InfermeshError, type KvStore, type ModelRegistry } from '@infermesh/shared';
 import { DEMO_FEATURES, DEMO_VERSIONS, logisticRegressionModel } from '../demo/demo-models.js';
 import { DEMO_MODEL, type MeshPlan } from './mesh-plan.js';
 
@@ -43,7 +43,7 @@ export async function seedDemoRegistry(plan: MeshPlan, registry: ModelRegistry, 
     variants: plan.variants.map((variant) => ({ name: variant.name, pool: pool(variant) })),
   };
   await kv.compareAndSet(`models/${DEMO_MODEL}/config`, JSON.stringify(config), 0);
-  await kv.compareAndSet(`experiments/${DEMO_MODEL}`, JSON.stringify(experiment), 0);
+  await kv.compareAndSet(`${EXPERIMENTS_PREFIX}${DEMO_MODEL}`, JSON.stringify(experiment), 0);
 }
 
 function ignore(code: string): (error: unknown) => void {

@@ -1,5 +1,5 @@
 import { timingSafeEqual } from 'node:crypto';
-import { InfermeshError, type KvStore, type Logger } from '@infermesh/shared';
+import { EXPERIMENTS_PREFIX, InfermeshError, type KvStore, type Logger } from '@infermesh/shared';
 import { effectiveShares, layoutShares, parseExperimentConfig, posteriorFor, posteriorMean, warmUpLayout, type RecordSource, type RewardModel } from '@infermesh/experiments';
 import type { ModelCatalog } from '../models/model-catalog.js';
 import type { ServedModel } from '../models/served-model.js';
@@ -86,7 +86,7 @@ export async function putExperiment(authorization: string | undefined, model: st
   if (dependencies.catalog.get(model) === undefined) throw new InfermeshError('MODEL_NOT_FOUND', `model '${model}' is not configured on this gateway`);
   const text = JSON.stringify(body);
   parseExperimentConfig(model, text);
-  const key = `experiments/${model}`;
+  const key = `${EXPERIMENTS_PREFIX}${model}`;
   const current = await dependencies.kv.get(key);
   if (!(await dependencies.kv.compareAndSet(key, text, current?.index ?? 0))) {
     throw new InfermeshError('CONFLICT', `the experiment of '${model}' changed meanwhile; read it again and retry`);

@@ -1,11 +1,11 @@
-import { BlockingWatch, InfermeshError, type KvEntry, type KvStore, type Logger } from '@infermesh/shared';
+import { BlockingWatch, EXPERIMENTS_PREFIX, InfermeshError, type KvEntry, type KvStore, type Logger } from '@infermesh/shared';
 import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import type { ServedModel } from './served-model.js';
 
 /** Milliseconds one blocking query on the model configs waits before asking again. */
 export const CONFIG_WAIT_MS = 30_000;
 const CONFIG_KEY = /^models\/([^/]+)\/config$/;
-const EXPERIMENT_KEY = /^experiments\/([^/]+)$/;
+const EXPERIMENT_KEY = new RegExp(`^${EXPERIMENTS_PREFIX}([^/]+)$`);
 
 /** One read of the registry, with the ticket taken when the read started. */
 interface RegistryRead {

@@ -9,6 +9,9 @@ export const WORKER_SERVICE_NAME = 'infermesh-worker';
 /** Consul KV prefix of the registry (models, experiments, statistics records) by default. */
 export const DEFAULT_KV_PREFIX = 'infermesh/';
 
+/** KV prefix, under the registry's, of the experiment configs people write (`experiments/{model}`) and every process watches. */
+export const EXPERIMENTS_PREFIX = 'experiments/';
+
 /** KV prefix, under the registry's, of the experiment records the aggregator publishes (`stats/{model}`) and gateways route by. */
 export const RECORDS_PREFIX = 'stats/';
 

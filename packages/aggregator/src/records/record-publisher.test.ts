@@ -119,6 +119,8 @@ test('a record another instance published first is a conflict, not a failure; an
     description: 'test',
     get: (key) => (down ? Promise.reject(new Error('down')) : file.get(key)),
     list: (prefix) => (down ? Promise.reject(new Error('down')) : file.list(prefix)),
+    keys: (prefix) => (down ? Promise.reject(new Error('down')) : file.keys(prefix)),
+    compareAndDelete: (key, index) => (down ? Promise.reject(new Error('down')) : file.compareAndDelete(key, index)),
     compareAndSet: async (key, value, index) => {
       if (race) await file.compareAndSet(key, value.replace('"sequence":', '"other":0,"sequence":'), index);
       return file.compareAndSet(key, value, index);

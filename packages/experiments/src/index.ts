@@ -52,6 +52,7 @@ export {
   MAX_REWARD_MAGNITUDE,
   DEFAULT_STICKINESS_SECONDS,
   DEFAULT_SHADOW_CONCURRENCY,
+  MAX_EXPERIMENT_VARIANTS,
   type ExperimentConfig,
   type VariantConfig,
   type RewardRange,
@@ -64,3 +65,25 @@ export { computeRecord, RECORD_SHARE_SAMPLES, MIN_LAYOUT_CHANGE, totalVariation,
 export { relayout, contiguousLayout, layoutShares, bandAt, checkLayout, MAX_LAYOUT_BANDS, type TrafficLayout, type LayoutBand } from './records/traffic-layout.js';
 export { RecordStore, type RecordSource } from './records/record-store.js';
 export { assignVariant, entityPosition, effectiveShares, warmUpLayout, type Assignment, type AssignmentKey } from './assignment/assign-variant.js';
+export { historyPointOf, MAX_HISTORY_VARIANTS, type HistoryPoint, type HistoryVariant } from './history/history-point.js';
+export {
+  appendPoint,
+  chunkKey,
+  chunkStartOf,
+  decodeChunk,
+  emptyChunk,
+  encodeChunk,
+  historyPrefixOf,
+  parseChunkKey,
+  CHUNK_FIELDS,
+  CHUNK_SPAN_MS,
+  CONSUL_VALUE_LIMIT_BYTES,
+  MAX_CHUNK_BYTES,
+  MINUTE_MS,
+  HOUR_MS,
+  DAY_MS,
+  type HistoryChunk,
+  type HistoryResolution,
+} from './history/history-chunk.js';
+export { dueMaintenance, foldIntoHours, historyPointsBetween, MINUTE_POINTS_KEPT_MS, HISTORY_KEPT_MS, MAX_MAINTENANCE_ACTIONS, type MaintenanceAction } from './history/downsample-history.js';
+export { HistoryWriter, HISTORY_MAINTENANCE_INTERVAL_MS, type AppendOutcome, type HistoryWriterDependencies } from './history/history-writer.js';

@@ -59,11 +59,6 @@ export class HistoryWriter {
     }
   }
 
-  /** Forgets what it remembers of models no longer published. */
-  retain(models: ReadonlySet<string>): void {
-    for (const map of [this.lastMinute, this.lastMaintenance]) for (const model of [...map.keys()]) if (!models.has(model)) map.delete(model);
-  }
-
   private async appendPoint(record: ExperimentRecord): Promise<AppendOutcome> {
     const { kv, logger } = this.dependencies;
     const minute = Math.floor(record.generatedAt / MINUTE_MS);

@@ -49,6 +49,29 @@ for (const [name, makeStore] of stores) {
       ]);
     });
 
+    test('keys lists the keys under a prefix, sorted, without directories; an empty prefix has none', async () => {
+      const kv = await makeStore();
+      await kv.compareAndSet('history/m/minutes/2026-01-01T01', 'b', 0);
+      await kv.compareAndSet('history/m/minutes/2026-01-01T00', 'a', 0);
+      await kv.compareAndSet('history/n/minutes/2026-01-01T00', 'c', 0);
+      assert.deepEqual(await kv.keys('history/m/'), ['history/m/minutes/2026-01-01T00', 'history/m/minutes/2026-01-01T01']);
+      assert.deepEqual(await kv.keys('nothing/'), []);
+    });
+
+    test('compareAndDelete deletes only at the current index; a key already gone counts as deleted', async () => {
+      const kv = await makeStore();
+      await kv.compareAndSet('doomed', 'one', 0);
+      const first = (await kv.get('doomed'))!;
+      await kv.compareAndSet('doomed', 'two', first.index);
+      assert.equal(await kv.compareAndDelete('doomed', first.index), false, 'a stale index deletes nothing');
+      assert.equal((await kv.get('doomed'))?.value, 'two');
+      const second = (await kv.get('doomed'))!;
+      assert.deepEqual(await Promise.all([kv.compareAndDelete('doomed', second.index), kv.compareAndDelete('doomed', second.index)]), [true, true]);
+      assert.equal(await kv.get('doomed'), undefined);
+      assert.deepEqual(await kv.keys('doomed'), []);
+      assert.equal(await kv.compareAndDelete('never-there', 5), true);
+    });
+
     test('waitForChange blocks until a write, returns the new value, and times out unchanged', async () => {
       const kv = await makeStore();
       await kv.compareAndSet('watched', 'v1', 0);

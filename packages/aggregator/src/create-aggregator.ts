@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { collectProcessMetrics, EVENT_TYPE, InfermeshError, kafkaClientConfig, openRegistryStore, topicFor, type Logger } from '@infermesh/shared';
+import { HistoryWriter } from '@infermesh/experiments';
 import { Kafka } from 'kafkajs';
 import type { Registry } from 'prom-client';
 import { checkAggregatorConfig, type AggregatorConfig } from './config/aggregator-options.js';
@@ -88,7 +89,8 @@ export async function createAggregator(config: AggregatorConfig, dependencies: A
   });
   ownership = owned;
   const consumer = new AggregatorConsumer({ kafka, groupId: config.groupId, topics, ownership: owned, offsets, metrics, kafkaOutage, loadOutage, logger: logger.child({ module: 'consumer' }), random, sleep: doSleep });
-  const records = new RecordPublisher({ kv, states, topics, experiments, metrics, logger: logger.child({ module: 'records' }), now });
+  const history = new HistoryWriter({ kv, logger: logger.child({ module: 'history' }) });
+  const records = new RecordPublisher({ kv, states, topics, experiments, metrics, logger: logger.child({ module: 'records' }), now, history });
   publisher = records;
 
   // One round: store what the owned partitions counted, commit those offsets, publish every

@@ -52,6 +52,7 @@ export {
   MAX_REWARD_MAGNITUDE,
   DEFAULT_STICKINESS_SECONDS,
   DEFAULT_SHADOW_CONCURRENCY,
+  MAX_EXPERIMENT_VARIANTS,
   type ExperimentConfig,
   type VariantConfig,
   type RewardRange,
@@ -68,3 +69,25 @@ export { DecisionJoiner, type JoinableEvent, type JoinedDecisions } from './eval
 export { parseCandidatePolicy, CANDIDATE_POLICY_FORMS, type CandidatePolicy, type PolicyContext } from './evaluation/candidate-policy.js';
 export { evaluatePolicy, DEFAULT_MAX_WEIGHT, Z_95, type PolicyEvaluation, type RewardEstimate, type EvaluatePolicyOptions } from './evaluation/off-policy-estimates.js';
 export type { LoggedDecision } from './evaluation/logged-decision.js';
+export { historyPointOf, MAX_HISTORY_VARIANTS, type HistoryPoint, type HistoryVariant } from './history/history-point.js';
+export {
+  appendPoint,
+  chunkKey,
+  chunkStartOf,
+  decodeChunk,
+  emptyChunk,
+  encodeChunk,
+  historyPrefixOf,
+  parseChunkKey,
+  CHUNK_FIELDS,
+  CHUNK_SPAN_MS,
+  CONSUL_VALUE_LIMIT_BYTES,
+  MAX_CHUNK_BYTES,
+  MINUTE_MS,
+  HOUR_MS,
+  DAY_MS,
+  type HistoryChunk,
+  type HistoryResolution,
+} from './history/history-chunk.js';
+export { dueMaintenance, foldIntoHours, historyPointsBetween, MINUTE_POINTS_KEPT_MS, HISTORY_KEPT_MS, MAX_MAINTENANCE_ACTIONS, type MaintenanceAction } from './history/downsample-history.js';
+export { HistoryWriter, HISTORY_MAINTENANCE_INTERVAL_MS, type AppendOutcome, type HistoryWriterDependencies } from './history/history-writer.js';

@@ -5,11 +5,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { hostname } from 'node:os';
 import { collectProcessMetrics, createEventPublisher, InfermeshError, openRegistryStore, type EventPublisher, type Logger } from '@infermesh/shared';
 import type { Registry } from 'prom-client';
-import { RecordStore, type ExperimentRecord } from '@infermesh/experiments';
+import { HistoryWriter, RecordStore, type ExperimentRecord } from '@infermesh/experiments';
 import { parseFeedbackKeys, type GatewayConfig } from './config/gateway-options.js';
 import { recordSourceOf } from './config/record-source-of.js';
 import { InProcessAggregator } from './experiments/aggregation/in-process-aggregator.js';
 import { observedEventPublisher } from './experiments/aggregation/observed-event-publisher.js';
+import { HistoryReader } from './experiments/history/history-reader.js';
 import { KvRecordWatcher } from './experiments/records/kv-record-watcher.js';
 import { RecordMetrics } from './experiments/records/record-metrics.js';
 import { ShadowMetrics } from './experiments/shadow/shadow-metrics.js';
@@ -103,6 +104,7 @@ export async function createGateway(config: GatewayConfig, dependencies: Gateway
     onChange: () => {
       if (local) aggregator.publishAll();
       guard?.catalogChanged();
+      history.retain(new Set(catalog.all().map((model) => model.name)));
     },
     metrics,
     logger: logger.child({ module: 'model-catalog' }),
@@ -123,6 +125,9 @@ export async function createGateway(config: GatewayConfig, dependencies: Gateway
     now,
     logger: logger.child({ module: 'in-process-aggregator' }),
     intervalMs: config.recordIntervalMs,
+    // The embedded mesh keeps its history in the file registry. On Consul, replicas on local
+    // records each run their own experiment: one shared history would interleave them.
+    ...(consul === undefined ? { history: new HistoryWriter({ kv, logger: logger.child({ module: 'history' }) }) } : {}),
     onFailure: (model) => recordMetrics.rejections.inc({ model }),
   });
   // Local records: signs of another replica (a published record, feedback for a prediction served
@@ -153,6 +158,7 @@ export async function createGateway(config: GatewayConfig, dependencies: Gateway
       })
     : publisher;
 
+  const history = new HistoryReader({ kv, logger: logger.child({ module: 'history-reader' }), now });
   let accepting = false;
   const appDependencies: AppDependencies = {
     catalog,
@@ -169,6 +175,7 @@ export async function createGateway(config: GatewayConfig, dependencies: Gateway
     rewards: new RewardDeduplicator({ now }),
     shadows: new ShadowRunner({ metrics: new ShadowMetrics(registry), logger: logger.child({ module: 'shadow-runner' }), random, events, elapsed }),
     kv,
+    history,
     adminToken: config.adminToken,
     maxBodyBytes: config.maxBodyBytes,
     serverVersion: dependencies.serverVersion,

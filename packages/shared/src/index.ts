@@ -3,7 +3,7 @@ export { InfermeshError, type InfermeshErrorOptions } from './errors/infermesh-e
 export { grpcStatusFor } from './errors/grpc-status-for.js';
 export { httpStatusFor } from './errors/http-status-for.js';
 export { toGrpcError } from './errors/to-grpc-error.js';
-export { WORKER_SERVICE_NAME, DEFAULT_KV_PREFIX, EXPERIMENTS_PREFIX, RECORDS_PREFIX, NAME_PATTERN, REQUEST_ID_HEADER, ERROR_CODE_METADATA_KEY, INFERENCE_HEALTH_SERVICE } from './contract/mesh-contract.js';
+export { WORKER_SERVICE_NAME, DEFAULT_KV_PREFIX, EXPERIMENTS_PREFIX, RECORDS_PREFIX, HISTORY_PREFIX, NAME_PATTERN, REQUEST_ID_HEADER, ERROR_CODE_METADATA_KEY, INFERENCE_HEALTH_SERVICE } from './contract/mesh-contract.js';
 export { POOL_CONFIG_SCHEMA, type PoolConfig } from './pools/pool-config.js';
 export { parseValidatedJson, checkValidatedJson } from './validation/parse-validated-json.js';
 export { ExponentialBackoff, DEFAULT_BACKOFF_BASE_MS, DEFAULT_BACKOFF_MAX_MS, type BackoffOptions } from './watch/exponential-backoff.js';

@@ -130,6 +130,8 @@ test('a write whose new index could not be read back is recognised by its value 
       return file.get(key);
     },
     list: (prefix) => file.list(prefix),
+    keys: (prefix) => file.keys(prefix),
+    compareAndDelete: (key, index) => file.compareAndDelete(key, index),
     compareAndSet: async (key, value, index) => {
       const written = await file.compareAndSet(key, value, index);
       failGets = 1;

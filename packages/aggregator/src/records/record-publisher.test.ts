@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { createLogger, FileKvStore, type KvStore } from '@infermesh/shared';
-import { parseExperimentConfig, parseExperimentRecord, type Discount } from '@infermesh/experiments';
+import { historyPrefixOf, HistoryWriter, parseExperimentConfig, parseExperimentRecord, type Discount, type ExperimentRecord } from '@infermesh/experiments';
 import { Registry } from 'prom-client';
 import { AggregatorMetrics } from '../metrics/aggregator-metrics.js';
 import { PartitionStateStore } from '../state/partition-state-store.js';
@@ -28,7 +28,7 @@ async function storePartition(kv: KvStore, topic: string, partition: number, eve
   await new PartitionStateStore(kv, 'g', 'writer', () => T0).write(topic, partition, tally.snapshot(), 0);
 }
 
-function setup(kv: KvStore, discount?: Discount) {
+function setup(kv: KvStore, discount?: Discount, history?: { append(record: ExperimentRecord, now: number): Promise<unknown> }) {
   let clock = T0 + 60_000;
   const registry = new Registry();
   let publisher: RecordPublisher | undefined;
@@ -42,6 +42,7 @@ function setup(kv: KvStore, discount?: Discount) {
     logger,
     now: () => clock,
     samples: 2_000,
+    ...(history === undefined ? {} : { history }),
   });
   const value = async (name: string, labels: Record<string, string> = {}) =>
     (await registry.getSingleMetric(name)!.get()).values.find((entry) => Object.entries(labels).every(([key, label]) => entry.labels[key] === label))?.value ?? 0;
@@ -119,6 +120,8 @@ test('a record another instance published first is a conflict, not a failure; an
     description: 'test',
     get: (key) => (down ? Promise.reject(new Error('down')) : file.get(key)),
     list: (prefix) => (down ? Promise.reject(new Error('down')) : file.list(prefix)),
+    keys: (prefix) => (down ? Promise.reject(new Error('down')) : file.keys(prefix)),
+    compareAndDelete: (key, index) => (down ? Promise.reject(new Error('down')) : file.compareAndDelete(key, index)),
     compareAndSet: async (key, value, index) => {
       if (race) await file.compareAndSet(key, value.replace('"sequence":', '"other":0,"sequence":'), index);
       return file.compareAndSet(key, value, index);
@@ -146,4 +149,26 @@ test('a record another instance published first is a conflict, not a failure; an
   assert.equal(await value('infermesh_aggregator_records_published_total', { model: 'm' }), 2);
   assert.equal((await read(file)).sequence, winner.sequence);
   assert.equal(await value('infermesh_aggregator_record_age_seconds', { model: 'm' }), 0);
+});
+
+test('every record this instance publishes is appended to the history (one point a minute), a record another instance won is not', async () => {
+  const file = fileKv();
+  await storePartition(file, 'x.predictions', 0, [['trial', 'a', 0]]);
+  const appended: [number, number][] = [];
+  const writer = new HistoryWriter({ kv: file, logger });
+  const history = { append: (record: ExperimentRecord, now: number) => (appended.push([record.sequence, now]), writer.append(record, now)) };
+  const { publisher, tick } = setup(file, undefined, history);
+  await publisher.publishAll();
+  tick(30_000);
+  await publisher.publishAll();
+  tick(60_000);
+  await publisher.publishAll();
+  assert.deepEqual(appended.map(([, now]) => now), [T0 + 60_000, T0 + 90_000, T0 + 150_000], 'told of each publication, with the publisher\'s clock');
+  const [chunk] = await file.list(historyPrefixOf('m'));
+  assert.equal((JSON.parse(chunk!.value) as { points: unknown[] }).points.length, 2, 'one point per minute');
+
+  const lost = { ...history, append: () => Promise.reject(new Error('must not be called')) };
+  const race: KvStore = Object.assign(Object.create(file) as KvStore, { compareAndSet: () => Promise.resolve(false) });
+  const other = setup(race, undefined, lost);
+  assert.equal(await other.publisher.publishAll(), undefined);
 });

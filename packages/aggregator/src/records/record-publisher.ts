@@ -37,6 +37,8 @@ export interface RecordPublisherDependencies {
   now: () => number;
   /** Posterior draws per record (tests lower it). */
   samples?: number;
+  /** The experiments' bounded history: told of every record this instance published (it never throws). */
+  history?: { append(record: ExperimentRecord, now: number): Promise<unknown> };
 }
 
 /**
@@ -119,6 +121,7 @@ export class RecordPublisher implements RecordAges {
       if (await kv.compareAndSet(key, JSON.stringify(record), entry?.index ?? 0)) {
         metrics.recordsPublished.inc({ model });
         this.newest.set(model, record.generatedAt);
+        await this.dependencies.history?.append(record, now);
       } else {
         metrics.recordPublishConflicts.inc({ model });
       }

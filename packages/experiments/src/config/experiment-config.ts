@@ -46,6 +46,8 @@ const BINARY_RANGE: Readonly<RewardRange> = Object.freeze({ min: 0, max: 1 });
 
 /** Stickiness window when none is configured, seconds (one day). */
 export const DEFAULT_STICKINESS_SECONDS = 86_400;
+/** Most variants an experiment may declare: bounds the record, the layout and each history chunk (see history-chunk.ts). */
+export const MAX_EXPERIMENT_VARIANTS = 32;
 /** Copies to shadow variants in flight at once by default. */
 export const DEFAULT_SHADOW_CONCURRENCY = 8;
 
@@ -91,6 +93,7 @@ export const EXPERIMENT_CONFIG_SCHEMA = {
     variants: {
       type: 'array',
       minItems: 1,
+      maxItems: MAX_EXPERIMENT_VARIANTS,
       items: {
         type: 'object',
         required: ['name', 'pool'],

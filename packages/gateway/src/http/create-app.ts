@@ -57,6 +57,10 @@ class ExpressCall implements RouteCall {
   header(name: string): string | undefined {
     return this.request.get(name);
   }
+
+  query(name: string): string | undefined {
+    return new URL(this.request.originalUrl, 'http://gateway').searchParams.get(name) ?? undefined;
+  }
 }
 
 function send(response: Response, answer: RouteAnswer): void {

@@ -20,6 +20,8 @@ export interface RouteCall {
   body(): unknown;
   /** A request header. */
   header(name: string): string | undefined;
+  /** A query parameter of the URL (the first, if repeated). */
+  query(name: string): string | undefined;
 }
 
 /** What a route answers: JSON, the binary tensor extension's framing, or text of a given type. */

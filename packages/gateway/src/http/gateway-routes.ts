@@ -7,6 +7,7 @@ import { BINARY_TENSOR_DATA_EXTENSION, frameBinaryResponse, type InferBody } fro
 import { inferRest, restMetadata, type InferRestDependencies, type RestInferResult } from '../predict/open-inference-rest.js';
 import { predict, type PredictDependencies } from '../predict/predict-service.js';
 import { INFER_BODY, JSON_BODY } from './body-kinds.js';
+import { describeHistory, type ExperimentHistoryDependencies } from './experiment-history.js';
 import { describeExperiment, describeExperiments, putExperiment, type ExperimentRouteDependencies } from './experiment-routes.js';
 import { jsonAnswer, type GatewayRoute, type RouteAnswer } from './gateway-route.js';
 
@@ -14,7 +15,7 @@ import { jsonAnswer, type GatewayRoute, type RouteAnswer } from './gateway-route
 export const OPEN_INFERENCE_EXTENSIONS = [BINARY_TENSOR_DATA_EXTENSION] as const;
 
 /** What the gateway's routes need. */
-export interface RouteDependencies extends PredictDependencies, InferRestDependencies, RecordFeedbackDependencies, ExperimentRouteDependencies {
+export interface RouteDependencies extends PredictDependencies, InferRestDependencies, RecordFeedbackDependencies, ExperimentRouteDependencies, ExperimentHistoryDependencies {
   catalog: ModelCatalog;
   /** The metrics `GET /metrics` exposes. */
   registry: Registry;
@@ -56,6 +57,12 @@ export const GATEWAY_ROUTES: readonly GatewayRoute<RouteDependencies>[] = [
   },
   { method: 'GET', path: '/v1/experiments', errors: 'v1', handle: (_call, dependencies) => jsonAnswer(200, { experiments: describeExperiments(dependencies) }) },
   { method: 'GET', path: '/v1/experiments/:model', errors: 'v1', handle: (call, dependencies) => jsonAnswer(200, describeExperiment(call.model(), dependencies)) },
+  {
+    method: 'GET',
+    path: '/v1/experiments/:model/history',
+    errors: 'v1',
+    handle: async (call, dependencies) => jsonAnswer(200, await describeHistory(call.model(), { from: call.query('from'), to: call.query('to') }, dependencies)),
+  },
   {
     method: 'PUT',
     path: '/v1/experiments/:model',

@@ -81,6 +81,10 @@ class LaneCall implements RouteCall {
     const value = this.request.headers[name.toLowerCase()];
     return Array.isArray(value) ? value.join(', ') : value;
   }
+
+  query(name: string): string | undefined {
+    return new URL(this.request.url ?? '/', 'http://gateway').searchParams.get(name) ?? undefined;
+  }
 }
 
 /**

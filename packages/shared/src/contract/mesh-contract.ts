@@ -15,6 +15,12 @@ export const EXPERIMENTS_PREFIX = 'experiments/';
 /** KV prefix, under the registry's, of the experiment records the aggregator publishes (`stats/{model}`) and gateways route by. */
 export const RECORDS_PREFIX = 'stats/';
 
+/**
+ * KV prefix, under the registry's, of each experiment's bounded history (`history/{model}/…`):
+ * written by the aggregators, read by every gateway. Apart from `stats/`, whose keys gateways parse as records.
+ */
+export const HISTORY_PREFIX = 'history/';
+
 /** Names of models, versions, deployments and variants: safe as KV path segments and file names. */
 export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 

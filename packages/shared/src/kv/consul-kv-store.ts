@@ -62,6 +62,21 @@ export class ConsulKvStore implements KvStore {
     return (Array.isArray(items) ? items : [items]).map((item) => this.toEntry(item));
   }
 
+  async keys(prefix: string): Promise<string[]> {
+    const keys = (await this.request(() =>
+      // Consul answers 404 for a prefix with no key under it, which the client throws: that is an empty list.
+      this.consul.kv.keys({ key: this.fullKey(prefix), timeout: REQUEST_TIMEOUT_MS } as never).catch((error: { response?: { statusCode?: number } }) => {
+        if (error.response?.statusCode === 404) return [];
+        throw error;
+      }),
+    )) as string[] | null | undefined;
+    return (keys ?? []).map((key) => key.slice(this.prefix.length)).sort();
+  }
+
+  async compareAndDelete(key: string, index: number): Promise<boolean> {
+    return (await this.request(() => this.consul.kv.del({ key: this.fullKey(key), cas: index, timeout: REQUEST_TIMEOUT_MS } as never))) === true;
+  }
+
   async compareAndSet(key: string, value: string, index: number): Promise<boolean> {
     return (await this.request(() => this.consul.kv.set({ key: this.fullKey(key), value, cas: index, timeout: REQUEST_TIMEOUT_MS } as never))) === true;
   }

@@ -73,6 +73,11 @@ export class FileKvStore implements KvStore {
   }
 
   async list(prefix: string): Promise<KvEntry[]> {
+    const entries = await Promise.all((await this.keys(prefix)).map((key) => this.get(key)));
+    return entries.filter((entry): entry is KvEntry => entry !== undefined);
+  }
+
+  async keys(prefix: string): Promise<string[]> {
     let names: string[];
     try {
       names = await readdir(this.root, { recursive: true, encoding: 'utf8' });
@@ -82,10 +87,30 @@ export class FileKvStore implements KvStore {
     }
     const keys = names
       .map((name) => relative(this.root, join(this.root, name)).split(sep).join('/'))
-      .filter((key) => key.startsWith(prefix) && !key.endsWith(LOCK_SUFFIX) && !key.endsWith(TEMP_SUFFIX))
-      .sort();
-    const entries = await Promise.all(keys.map((key) => this.get(key)));
-    return entries.filter((entry): entry is KvEntry => entry !== undefined);
+      .filter((key) => key.startsWith(prefix) && !key.endsWith(LOCK_SUFFIX) && !key.endsWith(TEMP_SUFFIX));
+    // Directories are not keys: keep only what get() would find.
+    const files = await Promise.all(keys.map((key) => stat(join(this.root, ...key.split('/'))).then((info) => info.isFile(), () => false)));
+    return keys.filter((_, position) => files[position]).sort();
+  }
+
+  async compareAndDelete(key: string, index: number): Promise<boolean> {
+    const path = this.pathOf(key);
+    const release = await this.lock(path).catch((error: unknown) => {
+      // No directory for the lock: the key is not there.
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw error;
+    });
+    if (release === undefined) return true;
+    try {
+      const current = await this.get(key);
+      if (current === undefined) return true;
+      if (current.index !== index) return false;
+      await rm(path, { force: true });
+      this.reads.delete(path);
+      return true;
+    } finally {
+      await release();
+    }
   }
 
   async compareAndSet(key: string, value: string, index: number): Promise<boolean> {

@@ -13,6 +13,8 @@ function scriptedStore(listings: KvEntry[][]): KvStore {
     description: 'scripted listings',
     get: unused,
     list: unused,
+    keys: unused,
+    compareAndDelete: unused,
     compareAndSet: unused,
     waitForChange: unused,
     waitForPrefixChange: (_prefix, _index, options): Promise<KvPrefixChange> => {

@@ -35,8 +35,15 @@ export interface KvStore {
   get(key: string): Promise<KvEntry | undefined>;
   /** Every entry whose key starts with `prefix`. */
   list(prefix: string): Promise<KvEntry[]>;
+  /** The keys under `prefix`, sorted, without their values (cheap to list where values are large). */
+  keys(prefix: string): Promise<string[]>;
   /** Writes only if the key's index is still `index` (0: only if the key does not exist). */
   compareAndSet(key: string, value: string, index: number): Promise<boolean>;
+  /**
+   * Deletes the key unless it changed since `index`: false when it holds a newer value. A key
+   * already gone counts as deleted (Consul cannot tell it apart), so two racing deletes may both succeed.
+   */
+  compareAndDelete(key: string, index: number): Promise<boolean>;
   /** Resolves when the key's index differs from `index`, or after `waitMs` with the same index. */
   waitForChange(key: string, index: number, options: WaitOptions): Promise<KvChange>;
   /** Like waitForChange, for any key under `prefix`; returns every entry under it. */

@@ -30,6 +30,8 @@ class FlakyKvStore implements KvStore {
     return this.wrapped.get(key);
   };
   list = (prefix: string) => this.wrapped.list(prefix);
+  keys = (prefix: string) => this.wrapped.keys(prefix);
+  compareAndDelete = (key: string, index: number) => this.wrapped.compareAndDelete(key, index);
   compareAndSet = (key: string, value: string, index: number) => this.wrapped.compareAndSet(key, value, index);
   waitForPrefixChange = (prefix: string, index: number, options: { waitMs: number }) => this.wrapped.waitForPrefixChange(prefix, index, options);
   async waitForChange(key: string, index: number, options: { waitMs: number; signal?: AbortSignal }): Promise<KvChange> {

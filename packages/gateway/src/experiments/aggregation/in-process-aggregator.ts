@@ -1,5 +1,5 @@
 import { InfermeshError, type EventInput, type Logger } from '@infermesh/shared';
-import { computeRecord, discountOf, evidenceOf, VariantCounts, type ExperimentConfig, type RecordStore } from '@infermesh/experiments';
+import { computeRecord, discountOf, evidenceOf, VariantCounts, type ExperimentConfig, type ExperimentRecord, type RecordStore } from '@infermesh/experiments';
 
 /** Milliseconds between record publications of the in-process aggregator. */
 export const DEFAULT_LOCAL_PUBLISH_INTERVAL_MS = 1_000;
@@ -21,6 +21,8 @@ export interface InProcessAggregatorDependencies {
   now: () => number;
   logger: Logger;
   intervalMs?: number;
+  /** The experiments' bounded history: told of every record published (it never throws). */
+  history?: { append(record: ExperimentRecord, now: number): Promise<unknown> };
   /** Called when computing a model's record failed (the previous record stays). */
   onFailure?: (model: string) => void;
 }
@@ -85,10 +87,10 @@ export class InProcessAggregator {
         const discounted = experiment.policy.type === 'thompson' && experiment.policy.discountPerHour !== undefined;
         if (previous !== undefined && last?.events === events && last.experiment === experiment && !(discounted && at - last.at >= DISCOUNTED_RECOMPUTE_MS)) {
           // Nothing new: the same record and sequence, stamped again, so its age keeps saying the aggregator is alive.
-          store.put({ ...previous, generatedAt: Math.round(at) });
+          this.publish({ ...previous, generatedAt: Math.round(at) }, at);
           continue;
         }
-        store.put(computeRecord({ model, experiment, statistics: this.counts.statistics(model, at), previous, now: at }));
+        this.publish(computeRecord({ model, experiment, statistics: this.counts.statistics(model, at), previous, now: at }), at);
         this.computed.set(model, { events, experiment, at });
       } catch (error) {
         const typed = InfermeshError.from(error);
@@ -98,6 +100,12 @@ export class InProcessAggregator {
       }
     }
     for (const model of store.models()) if (!current.has(model)) store.delete(model);
+  }
+
+  private publish(record: ExperimentRecord, at: number): void {
+    if (!this.dependencies.store.put(record)) return;
+    // Not awaited: routing never waits for the history, which keeps one write per model in flight.
+    void this.dependencies.history?.append(record, at);
   }
 
   private experimentOf(model: string): ExperimentConfig | undefined {

@@ -132,6 +132,16 @@ export class WorkerPool {
     return healthy;
   }
 
+  /** The model versions the instances in rotation report in their catalog meta, sorted (empty for static pools). */
+  versions(): string[] {
+    const versions = new Set<string>();
+    for (const member of this.members.values()) {
+      const version = member.endpoint.meta.version;
+      if (!member.health.ejected && version !== undefined) versions.add(version);
+    }
+    return [...versions].sort();
+  }
+
   /** Instances known, ejected ones included. */
   size(): number {
     return this.members.size;

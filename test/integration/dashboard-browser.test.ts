@@ -72,7 +72,7 @@ async function startGateway(): Promise<void> {
 }
 
 const api = async (path: string) => (await fetch(`${base}${path}`)).json() as Promise<any>;
-const cell = (page: Page, variant: string, field: string) => page.locator(`tr[data-variant="${variant}"] td[data-field="${field}"]`);
+const cell = (page: Page, variant: string, field: string) => page.locator(`tr[data-variant="${variant}"] [data-field="${field}"]`);
 
 async function openDashboard(): Promise<{ page: Page; problems: PageProblems; headers: Record<string, string> }> {
   const page = await browser.newPage();
@@ -138,7 +138,7 @@ test('a new record reaches an open page within a second, without a reload', asyn
 
 test('the kill switch refuses without the admin token and disables the variant with it', async () => {
   const { page, problems } = await openDashboard();
-  await cell(page, 'b', 'killSwitch').locator('xpath=..').locator('button[data-action="toggle"]').click();
+  await page.locator('tr[data-variant="b"] button[data-action="toggle"]').click();
   await page.locator('#action-status.error').waitFor();
   assert.match((await page.locator('#action-status').textContent()) ?? '', /401 UNAUTHORIZED/);
   assert.equal((await api(`/v1/experiments/${MODEL}`)).variants.find((variant: { name: string }) => variant.name === 'b').enabled, true, 'nothing changed');
@@ -147,11 +147,32 @@ test('the kill switch refuses without the admin token and disables the variant w
   await page.locator('tr[data-variant="b"] button[data-action="toggle"]').click();
   await page.locator('#action-status.ok').waitFor();
   assert.equal((await api(`/v1/experiments/${MODEL}`)).variants.find((variant: { name: string }) => variant.name === 'b').enabled, false);
-  await page.locator('tr[data-variant="b"] td[data-field="killSwitch"]', { hasText: 'off' }).waitFor({ timeout: 5_000 });
+  await page.locator('tr[data-variant="b"] [data-field="killSwitch"]', { hasText: 'off' }).waitFor({ timeout: 5_000 });
 
   // And back on, so the other tests see both variants live.
   await page.locator('tr[data-variant="b"] button[data-action="toggle"]').click();
-  await page.locator('tr[data-variant="b"] td[data-field="killSwitch"]', { hasText: /^on$/ }).waitFor({ timeout: 5_000 });
+  await page.locator('tr[data-variant="b"] [data-field="killSwitch"]', { hasText: /^on$/ }).waitFor({ timeout: 5_000 });
+  assert.deepEqual(problems, { violations: [], errors: [] });
+  await page.close();
+});
+
+test('a kill switch written against a revision that moved meanwhile is refused with 409, and the page says so', async () => {
+  const { page, problems } = await openDashboard();
+  const before = await api(`/v1/experiments/${MODEL}`);
+  const stale = await fetch(`${base}/v1/experiments/${MODEL}`, { method: 'PUT', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json', 'if-match': String(before.revision - 1) }, body: JSON.stringify(before.config) });
+  assert.equal(stale.status, 409);
+  assert.equal(((await stale.json()) as { error: { code: string } }).error.code, 'CONFLICT');
+  // The page reads the revision just before writing: a change between that read and its PUT is what If-Match catches.
+  await page.route(`**/v1/experiments/${MODEL}`, async (route) => {
+    if (route.request().method() !== 'GET') return route.continue();
+    const response = await route.fetch();
+    const body = (await response.json()) as { revision: number };
+    await route.fulfill({ response, json: { ...body, revision: body.revision - 1 } });
+  });
+  await page.fill('#admin-token', TOKEN);
+  await page.locator('tr[data-variant="a"] button[data-action="toggle"]').click();
+  await page.locator('#action-status.error', { hasText: '409 CONFLICT' }).waitFor();
+  assert.equal((await api(`/v1/experiments/${MODEL}`)).variants.find((variant: { name: string }) => variant.name === 'a').enabled, true);
   assert.deepEqual(problems, { violations: [], errors: [] });
   await page.close();
 });

@@ -41,6 +41,8 @@ export function experimentPage(root: HTMLElement, model: string): void {
   const status = el('p', { class: 'action-status', attrs: { id: 'action-status', role: 'alert' } });
   const winner = el('select', { attrs: { id: 'winner', 'aria-label': 'Winner' } });
   const conclude = el('button', { text: 'Promote winner / conclude', attrs: { type: 'button', id: 'conclude' } });
+  // The winner follows the leader until the user picks one.
+  let winnerChosen = false;
   const reopen = el('button', { text: 'Reopen', attrs: { type: 'button', id: 'reopen' } });
 
   replaceChildren(root, [
@@ -90,6 +92,7 @@ export function experimentPage(root: HTMLElement, model: string): void {
       failure(action, error);
     }
   };
+  winner.addEventListener('change', () => (winnerChosen = true));
   conclude.addEventListener('click', async () => {
     try {
       await api.conclude(model, winner.value || undefined, token.value);
@@ -131,7 +134,7 @@ export function experimentPage(root: HTMLElement, model: string): void {
     renderAge();
     renderCharts();
     replaceChildren(tableBox, [variantsTable(view, colourOf, (variant) => void toggle(variant))]);
-    const chosen = winner.value;
+    const chosen = winnerChosen ? winner.value : '';
     const candidates = view.variants.filter((variant) => variant.role === 'live' && variant.enabled);
     const leader = [...candidates].sort((a, b) => b.probabilityBest - a.probabilityBest)[0]?.name;
     replaceChildren(winner, candidates.map((variant) => el('option', { text: `${variant.name}${variant.name === leader ? ' (leader)' : ''}`, attrs: { value: variant.name } })));

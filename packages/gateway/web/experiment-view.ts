@@ -57,7 +57,7 @@ export function variantsTable(view: ExperimentView, colourOf: (name: string) => 
   const liveDensities = [...densities.entries()].filter(([name]) => view.variants.find((variant) => variant.name === name)?.enabled);
   const losses = expectedLosses(liveDensities.map(([, density]) => density));
   const estimatedLoss = new Map(liveDensities.map(([name], i) => [name, losses[i]!]));
-  const head = ['Variant', 'Share', 'Trials', 'Rewards', 'Mean reward', '95 % interval', 'P(best)', 'Expected loss', 'Version', 'Deployment', 'Healthy workers', 'Guardrail', 'Kill switch', ''];
+  const head = ['Variant', 'Share', 'Trials', 'Rewards', 'Mean reward', '95 % interval', 'P(best)', 'Expected loss', 'Version', 'Deployment', 'Healthy workers', 'Guardrail', 'Kill switch'];
   const rows = view.variants.map((variant) => {
     const density = densities.get(variant.name);
     const mean = variant.mean ?? variant.posteriorMean ?? null;
@@ -84,8 +84,7 @@ export function variantsTable(view: ExperimentView, colourOf: (name: string) => 
       textCell('deployment', variant.deployment ?? ABSENT),
       numberCell('healthyWorkers', variant.healthyWorkers ?? null, healthy),
       textCell('guardrail', guardrailText(variant), variant.guardrail ? (variant.guardrail.dryRun ? 'warn' : 'bad') : ''),
-      textCell('killSwitch', killSwitchText(variant), variant.enabled ? 'good' : 'bad'),
-      el('td', {}, [toggle]),
+      el('td', { class: 'kill-switch' }, [el('span', { class: variant.enabled ? 'good' : 'bad', attrs: { 'data-field': 'killSwitch' }, text: killSwitchText(variant) }), toggle]),
     ]);
   });
   return el('table', { class: 'variants', attrs: { id: 'variants' } }, [

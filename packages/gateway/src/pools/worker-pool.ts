@@ -62,6 +62,8 @@ interface PoolMember {
   inflight: number;
   /** Left the pool; its client closes once its last call ends. */
   leaving: boolean;
+  /** The model version its last answer named (static pools have no catalog meta to say it). */
+  answeredVersion?: string;
 }
 
 /**
@@ -114,6 +116,7 @@ export class WorkerPool {
       (client) => client.modelInfer(request, { deadline: options.deadline, metadata }),
       (decision) => decision.retryOnAnotherInstance,
     );
+    if (value.modelVersion) member.answeredVersion = value.modelVersion;
     return { response: value, instance: member.endpoint, attempts };
   }
 
@@ -132,11 +135,11 @@ export class WorkerPool {
     return healthy;
   }
 
-  /** The model versions the instances in rotation report in their catalog meta, sorted (empty for static pools). */
+  /** The model versions the instances in rotation serve, sorted: from their catalog meta, else from their last answer (empty before one). */
   versions(): string[] {
     const versions = new Set<string>();
     for (const member of this.members.values()) {
-      const version = member.endpoint.meta.version;
+      const version = member.endpoint.meta.version ?? member.answeredVersion;
       if (!member.health.ejected && version !== undefined) versions.add(version);
     }
     return [...versions].sort();

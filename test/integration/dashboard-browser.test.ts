@@ -177,6 +177,27 @@ test('a kill switch written against a revision that moved meanwhile is refused w
   await page.close();
 });
 
+test('fields a newer aggregator publishes (statistics, guardrail, conclusion) are shown as published, not estimated', async () => {
+  const sequence = (await api(`/v1/experiments/${MODEL}`)).record.sequence as number;
+  const at = Date.now();
+  await publish(record(sequence + 1, 1600,
+    { conclusion: { state: 'concluded', winner: 'b', since: at - 600_000, at, by: 'auto', promoted: { deployment: 'prod', version: 'v7' }, promotion: 'done', evidence: { sequence, probabilityBest: 0.97, expectedLoss: 0.0004, trials: 2000 } } },
+    { mean: 0.151, interval: [0.133, 0.169], expectedLoss: 0.0004, measured: { predictions: 1600, errors: 3, defaults: 5, p99LatencyMs: 42 } }));
+  const { page, problems } = await openDashboard();
+  await page.locator('[data-field="conclusion"]', { hasText: 'concluded: b won (auto' }).waitFor({ timeout: 5_000 });
+  assert.match((await page.locator('[data-field="conclusion"]').textContent()) ?? '', /v7 → prod \(done\); evidence: record \d+, P\(best\) 97\.0 %/);
+  assert.equal(await cell(page, 'b', 'mean').getAttribute('data-value'), '0.151');
+  assert.equal(await cell(page, 'b', 'interval').textContent(), '[0.133, 0.169]');
+  assert.equal(await cell(page, 'b', 'expectedLoss').getAttribute('data-value'), '0.0004');
+  assert.equal(await cell(page, 'b', 'expectedLoss').getAttribute('data-estimated'), null);
+  assert.equal(await cell(page, 'b', 'guardrail').textContent(), 'ok (3 errors, 5 defaults, p99 42 ms)');
+  // Variant a's record entry has none of them: estimated there, marked as such.
+  assert.equal(await cell(page, 'a', 'expectedLoss').getAttribute('data-estimated'), 'true');
+  assert.equal(await cell(page, 'a', 'guardrail').textContent(), '—');
+  assert.deepEqual(problems, { violations: [], errors: [] });
+  await page.close();
+});
+
 test('strings full of HTML from the record are shown as text and run nothing', async () => {
   // Names cannot hold markup (NAME_PATTERN); fields a record carries beyond the schema can.
   const sequence = (await api(`/v1/experiments/${MODEL}`)).record.sequence as number;

@@ -1,8 +1,4 @@
-/** A posterior over a variant's mean reward as the API reports it (today's and the record's forms). */
-export type PosteriorDescriptor =
-  | { family: 'beta'; alpha: number; beta: number }
-  | { family: 'student-t'; df: number; location: number; scale: number }
-  | { family: 'normal-gamma'; mu: number; kappa: number; alpha: number; beta: number };
+import type { PosteriorDescriptor } from './posterior-density.js';
 
 /** One variant in `GET /v1/experiments/{model}`; fields newer gateways add may be absent or null. */
 export interface VariantView {

@@ -1,5 +1,5 @@
 import { setConnection } from './connection-badge.js';
-import { api, ApiError, type ExperimentView, type HistoryView, type VariantView } from './api-client.js';
+import { api, ApiError, type ConclusionView, type ExperimentView, type HistoryView, type VariantView } from './api-client.js';
 import { el, replaceChildren } from './dom.js';
 import { conclusionText, densityChart, legend, sharesChart, variantsTable, type SharePoint } from './experiment-view.js';
 import { ABSENT, formatAge, formatTime } from './format.js';
@@ -130,7 +130,7 @@ export function experimentPage(root: HTMLElement, model: string): void {
     if (!view) return;
     sequence.textContent = view.record ? String(view.record.sequence) : 'none yet (warming up)';
     policy.textContent = `${view.policy.type}${view.policy.reward ? `, ${view.policy.reward} reward` : ''}`;
-    conclusion.textContent = conclusionText(view.conclusion);
+    conclusion.textContent = conclusionText(view.conclusion ?? manualConclusion(view));
     renderAge();
     renderCharts();
     replaceChildren(tableBox, [variantsTable(view, colourOf, (variant) => void toggle(variant))]);
@@ -188,6 +188,13 @@ export function experimentPage(root: HTMLElement, model: string): void {
   void loadHistory();
   setInterval(() => void loadHistory(), HISTORY_REFRESH_MS);
   setInterval(renderAge, 1_000);
+}
+
+/** A conclusion written into the experiment document (`conclude` by hand) that no record reports yet. */
+function manualConclusion(view: ExperimentView): ConclusionView | undefined {
+  const concluded = view.config?.concluded as { winner?: unknown; at?: unknown } | undefined;
+  if (typeof concluded?.winner !== 'string') return undefined;
+  return { state: 'concluded', winner: concluded.winner, at: typeof concluded.at === 'number' ? concluded.at : undefined, by: 'manual' };
 }
 
 function toSharePoints(history: HistoryView): SharePoint[] {

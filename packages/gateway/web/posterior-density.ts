@@ -1,4 +1,8 @@
-import type { PosteriorDescriptor } from './api-client.js';
+/** A posterior over a variant's mean reward as the API reports it (the gateway's own Normal–Gamma form, and the record's Beta and Student-t forms). */
+export type PosteriorDescriptor =
+  | { family: 'beta'; alpha: number; beta: number }
+  | { family: 'student-t'; df: number; location: number; scale: number }
+  | { family: 'normal-gamma'; mu: number; kappa: number; alpha: number; beta: number };
 
 /** Points each density is evaluated at. */
 const GRID_POINTS = 400;

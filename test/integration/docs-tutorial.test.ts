@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 import { freePort } from '../infra/free-port.js';
+import { assertDashboardServes, printedDashboardUrls } from '../support/dashboard-url.js';
 import { eventually } from '../support/load-generator.js';
 import { cleanEnv, CLI_ARGS, freeWorkerPort, startUp, UP_WORKER_PORT_STEP, type UpProcess } from '../support/up-process.js';
 
@@ -143,6 +144,12 @@ test('the tutorial starts with `npm start` and every other block can run to its 
     if (index > 0) assert.ok(!block.includes('npm start'), `block ${index + 1} starts a second mesh`);
     for (const line of block.split('\n')) assert.doesNotMatch(line, FOLLOWS_FOREVER, `block ${index + 1} runs a command that never ends: ${line}`);
   }
+});
+
+test('the dashboard URL the mesh prints serves the page, its assets and its experiment', async () => {
+  const urls = printedDashboardUrls(up!.output());
+  assert.deepEqual(urls, [`http://127.0.0.1:${mesh.gatewayPort}/dashboard/demo`], up!.output());
+  for (const url of urls) await assertDashboardServes(url);
 });
 
 test('the rewrite leaves a tutorial command that names other ports or paths alone, and refuses defaults it cannot map', () => {

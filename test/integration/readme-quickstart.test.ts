@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
+import { assertDashboardServes, printedDashboardUrls } from '../support/dashboard-url.js';
 import { eventually } from '../support/load-generator.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -137,6 +138,10 @@ test('`npm start` from a fresh clone brings the mesh up, and every README quick-
   }, INSTALL_TIMEOUT_MS);
   const printedCommands = [...meshOutput.matchAll(/^ {2}\$ (.*)$/gm)].map((match) => ({ command: match[1]!, documented: undefined }));
   assert.ok(printedCommands.length >= 5, `npm start printed commands to try:\n${meshOutput}`);
+  // The dashboard's URL, to open in a browser: the built gateway of a fresh clone serves it.
+  const dashboards = printedDashboardUrls(meshOutput);
+  assert.equal(dashboards.length, 1, `npm start printed the dashboard's URL:\n${meshOutput}`);
+  for (const url of dashboards) await assertDashboardServes(url);
   // Commands run one by one, as typed into one terminal: a variable set by one is there for the next.
   const assignments: string[] = [];
   for (const { command, documented } of [...blocks.slice(1).flat(), ...printedCommands]) {

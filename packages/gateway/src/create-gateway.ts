@@ -20,7 +20,11 @@ import { RewardDeduplicator } from './feedback/reward-deduplicator.js';
 import { Enrichment } from './enrichment/enrichment.js';
 import { LocalRecordsGuard } from './local-records/local-records-guard.js';
 import { EnrichmentMetrics } from './enrichment/enrichment-metrics.js';
+import { DashboardAssets } from './dashboard/dashboard-assets.js';
+import { ExperimentStreams } from './dashboard/experiment-streams.js';
 import { createApp, type AppDependencies } from './http/create-app.js';
+import { describeExperiment } from './http/experiment-routes.js';
+import { findModel } from './http/find-model.js';
 import { createPredictFastLane } from './http/predict-fast-lane.js';
 import { GatewayMetrics } from './metrics/gateway-metrics.js';
 import { ModelCatalog } from './models/model-catalog.js';
@@ -105,6 +109,7 @@ export async function createGateway(config: GatewayConfig, dependencies: Gateway
       if (local) aggregator.publishAll();
       guard?.catalogChanged();
       history.retain(new Set(catalog.all().map((model) => model.name)));
+      streams.changedAll();
     },
     metrics,
     logger: logger.child({ module: 'model-catalog' }),
@@ -118,6 +123,9 @@ export async function createGateway(config: GatewayConfig, dependencies: Gateway
   await publisher.start();
 
   const records = new RecordStore();
+  // Dashboards follow the record and the experiment config as this replica holds them.
+  const streams = new ExperimentStreams({ describe: (model) => describeExperiment(findModel(catalog, model), { records, catalog, now }), logger: logger.child({ module: 'experiment-streams' }) });
+  records.subscribe((model) => streams.changed(model));
   const recordMetrics = new RecordMetrics(registry, records, now);
   const aggregator = new InProcessAggregator({
     experiments: () => catalog.all().flatMap((model) => (model.experiment === undefined ? [] : [{ model: model.name, experiment: model.experiment }])),
@@ -177,6 +185,8 @@ export async function createGateway(config: GatewayConfig, dependencies: Gateway
     kv,
     history,
     adminToken: config.adminToken,
+    streams,
+    dashboardAssets: new DashboardAssets(),
     maxBodyBytes: config.maxBodyBytes,
     serverVersion: dependencies.serverVersion,
     isAccepting: () => accepting,
@@ -185,6 +195,7 @@ export async function createGateway(config: GatewayConfig, dependencies: Gateway
   const fastLane = createPredictFastLane(appDependencies);
 
   const release = async () => {
+    streams.stop();
     aggregator.stop();
     await recordWatcher?.stop();
     await catalog.stop();
@@ -226,6 +237,8 @@ export async function createGateway(config: GatewayConfig, dependencies: Gateway
     stop: () =>
       (stopping ??= (async () => {
         accepting = false;
+        // Open dashboard streams never end by themselves: ended first, they do not hold the close up.
+        streams.stop();
         await new Promise<void>((resolve) => {
           const timer = setTimeout(() => {
             server.closeAllConnections();

@@ -4,6 +4,9 @@ import { DEMO_MODEL, type MeshPlan } from './mesh-plan.js';
 /** Prefix of every command the welcome prints: a reader (and a test) can pick them out. */
 export const COMMAND_PREFIX = '  $ ';
 
+/** Prefix of the line naming the dashboard's URL (to open in a browser), which tests pick out too. */
+export const DASHBOARD_PREFIX = '  Live dashboard (read-only without the admin token): ';
+
 /** `path` as short as it can be written from `cwd`: relative inside it, absolute outside. */
 function shortPath(path: string, cwd: string): string {
   const inside = relative(cwd, path);
@@ -25,17 +28,18 @@ export function welcomeText(plan: MeshPlan, adminToken: string, cwd: string = pr
     `infermesh is up: gateway ${plan.gatewayUrl}, workers ${variants},`,
     `a Thompson experiment "${DEMO_MODEL}" between a and b, ${plan.realInfrastructure ? 'Consul and Kafka' : `registry, events and logs under ${dir}/`}.`,
     '',
-    'From another terminal — a prediction, feedback on one, the experiment, the event stream:',
+    'From another terminal — a prediction, feedback on one, the experiment (as JSON and in a browser), the event stream:',
     `${COMMAND_PREFIX}${predict}`,
     `${COMMAND_PREFIX}TOKEN=$(${predict} | sed -E 's/.*"feedbackToken":"([^"]+)".*/\\1/')`,
     `${COMMAND_PREFIX}curl -s localhost:${port}/v1/feedback -H 'content-type: application/json' -d "{\\"feedbackToken\\": \\"$TOKEN\\", \\"reward\\": 1}"`,
     `${COMMAND_PREFIX}curl -s localhost:${port}/v1/experiments/${DEMO_MODEL}`,
+    `${DASHBOARD_PREFIX}${plan.gatewayUrl}/dashboard/${DEMO_MODEL}`,
     `${COMMAND_PREFIX}${events}`,
     'What sending everyone to b would have earned, estimated from the logged decisions and their propensities:',
     `${COMMAND_PREFIX}${evaluate}`,
     'Simulated users who like b three times more than a; watch the line below move traffic to b:',
     `${COMMAND_PREFIX}npx infermesh simulate --gateway ${plan.gatewayUrl} --model ${DEMO_MODEL} --rates a=0.05,b=0.15`,
-    `Admin token for PUT /v1/experiments/${DEMO_MODEL} (kill switch, weights): ${adminToken}`,
+    `Admin token for PUT /v1/experiments/${DEMO_MODEL} and the dashboard's actions (kill switch, weights): ${adminToken}`,
     'Ctrl-C stops the mesh (requests in flight finish first).',
     '',
   ].join('\n');

@@ -22,3 +22,17 @@ test('the same sequence stamped later refreshes the age; stamped as early or ear
   assert.equal(store.put(record(4, 1_500)), false);
   assert.equal(store.get('m')!.generatedAt, 2_000);
 });
+
+test('subscribers hear of every record kept or forgotten, not of one ignored, until they unsubscribe', () => {
+  const store = new RecordStore();
+  const heard: string[] = [];
+  const unsubscribe = store.subscribe((model) => heard.push(model));
+  store.put(record(1, 1_000));
+  store.put(record(1, 1_000));
+  store.put(record(1, 2_000));
+  store.delete('m');
+  store.delete('m');
+  unsubscribe();
+  store.put(record(2, 3_000));
+  assert.deepEqual(heard, ['m', 'm', 'm']);
+});

@@ -17,6 +17,13 @@ export interface RecordSource {
  */
 export class RecordStore implements RecordSource {
   private readonly records = new Map<string, ExperimentRecord>();
+  private readonly listeners = new Set<(model: string) => void>();
+
+  /** Calls `listener` with the model after each record kept or forgotten (a live view follows it); returns the unsubscribe. */
+  subscribe(listener: (model: string) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
 
   /** @inheritdoc */
   get(model: string): ExperimentRecord | undefined {
@@ -33,11 +40,16 @@ export class RecordStore implements RecordSource {
     const held = this.records.get(record.model);
     if (held !== undefined && (held.sequence > record.sequence || (held.sequence === record.sequence && held.generatedAt >= record.generatedAt))) return false;
     this.records.set(record.model, record);
+    this.notify(record.model);
     return true;
   }
 
   /** Forgets the record of a model whose experiment was removed. */
   delete(model: string): void {
-    this.records.delete(model);
+    if (this.records.delete(model)) this.notify(model);
+  }
+
+  private notify(model: string): void {
+    for (const listener of this.listeners) listener(model);
   }
 }

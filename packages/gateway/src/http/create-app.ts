@@ -75,7 +75,39 @@ function send(response: Response, answer: RouteAnswer): void {
       return;
     case 'text':
       response.type(answer.contentType).send(answer.body);
+      return;
+    case 'stream':
+      openStream(response, answer);
   }
+}
+
+/** Sends a streaming answer's headers at once (no buffering by proxies either) and hands the route its open end. */
+function openStream(response: Response, answer: Extract<RouteAnswer, { kind: 'stream' }>): void {
+  response.setHeader('content-type', answer.contentType);
+  response.setHeader('cache-control', 'no-cache');
+  response.setHeader('x-accel-buffering', 'no');
+  response.flushHeaders();
+  let closed = false;
+  const listeners: (() => void)[] = [];
+  const close = () => {
+    if (closed) return;
+    closed = true;
+    for (const listener of listeners.splice(0)) listener();
+  };
+  response.on('close', close);
+  answer.open({
+    write: (chunk) => {
+      if (!closed) response.write(chunk);
+    },
+    end: () => {
+      if (!closed) response.end();
+      close();
+    },
+    onClose: (listener) => {
+      if (closed) listener();
+      else listeners.push(listener);
+    },
+  });
 }
 
 /** The paths of a route table, as patterns that tell a wrong method (405) from an unknown path (404), with each path's error flavour. */
@@ -114,6 +146,7 @@ export function createApp(dependencies: AppDependencies, routes: readonly Gatewa
   for (const route of routes) {
     app.route(route.path)[lowerCase(route.method)](async (request: Request, response: Response, next: NextFunction) => {
       locals(response).route = route.path;
+      for (const [name, value] of Object.entries(route.headers ?? {})) response.setHeader(name, value);
       try {
         send(response, await route.handle(new ExpressCall(request, response, route.body, dependencies), dependencies));
       } catch (error) {

@@ -31,11 +31,21 @@ export function describeExperiments(dependencies: Pick<ExperimentRouteDependenci
   });
 }
 
+/** What `GET /v1/experiments/{model}` answers (and the dashboard's stream sends): a plain JSON object. */
+export type ExperimentDescription = Record<string, unknown> & { model: string; record: { sequence: number; generatedAt: number; ageMs: number; ageSeconds: number } | null };
+
+/**
+ * Record fields computed by newer aggregators (statistics, guardrails, conclusion), passed
+ * through as published: a record without them describes them as null.
+ */
+const PASSED_THROUGH_VARIANT_FIELDS = ['mean', 'interval', 'expectedLoss', 'guardrail', 'measured'] as const;
+
 /**
  * Per-variant view of a model's experiment as this replica routes it: the record it decides
- * from (sequence, age), evidence, posterior, probability of being best, and share.
+ * from (sequence, age), evidence, posterior, probability of being best, share, and what serves
+ * it (version, deployment, healthy workers).
  */
-export function describeExperiment(model: ServedModel, dependencies: Pick<ExperimentRouteDependencies, 'records' | 'catalog' | 'now'>): object {
+export function describeExperiment(model: ServedModel, dependencies: Pick<ExperimentRouteDependencies, 'records' | 'catalog' | 'now'>): ExperimentDescription {
   const experiment = model.experiment;
   if (experiment === undefined) throw new InfermeshError('MODEL_NOT_FOUND', `model '${model.name}' has no experiment`);
   const record = dependencies.records.get(model.name);
@@ -51,10 +61,16 @@ export function describeExperiment(model: ServedModel, dependencies: Pick<Experi
     stickinessSeconds: experiment.stickinessSeconds,
     policy: experiment.policy,
     shadow: experiment.shadow,
-    record: fromRecord ? { sequence: record!.sequence, generatedAt: record!.generatedAt, ageSeconds: Math.max(0, (dependencies.now() - record!.generatedAt) / 1000) } : null,
+    // The stored document, which a read-modify-write (the dashboard's kill switch) edits and PUTs back.
+    config: JSON.parse(dependencies.catalog.sourcesOf(model.name)?.experiment ?? 'null') as unknown,
+    record: fromRecord ? recordAge(record!.sequence, record!.generatedAt, dependencies.now()) : null,
+    conclusion: (fromRecord ? (record as { conclusion?: unknown }).conclusion : undefined) ?? null,
     variants: experiment.variants.map((variant) => {
       const stats = record?.variants[variant.name] ?? { trials: 0, rewardSum: 0, rewardSumSquares: 0, probabilityBest: 0 };
-      const posterior = posteriorFor(rewardModel, stats);
+      const published = stats as Partial<Record<(typeof PASSED_THROUGH_VARIANT_FIELDS)[number] | 'posterior', unknown>>;
+      const posterior = published.posterior ?? posteriorFor(rewardModel, stats);
+      const pool = model.variants.find((served) => served.name === variant.name)?.pool;
+      const versions = pool?.versions() ?? [];
       return {
         name: variant.name,
         role: variant.role,
@@ -63,21 +79,33 @@ export function describeExperiment(model: ServedModel, dependencies: Pick<Experi
         rewards: stats.rewardSum,
         rewardMean: stats.trials > 0 ? stats.rewardSum / stats.trials : null,
         posterior,
-        posteriorMean: posteriorMean(posterior),
+        posteriorMean: posteriorMean(posteriorFor(rewardModel, stats)),
         probabilityBest: stats.probabilityBest,
         share: shares.get(variant.name) ?? 0,
+        ...Object.fromEntries(PASSED_THROUGH_VARIANT_FIELDS.map((field) => [field, published[field] ?? null])),
+        // Two versions at once: a deployment mid-rollout, both named.
+        version: versions.length === 0 ? null : versions.join(','),
+        deployment: variant.pool.deployment ?? null,
+        healthyWorkers: pool?.healthyCount() ?? 0,
+        workers: pool?.size() ?? 0,
       };
     }),
   };
 }
 
+/** A record's sequence and freshness as the API shows them (`ageSeconds` kept for clients written before `ageMs`). */
+function recordAge(sequence: number, generatedAt: number, now: number): NonNullable<ExperimentDescription['record']> {
+  const ageMs = Math.max(0, now - generatedAt);
+  return { sequence, generatedAt, ageMs, ageSeconds: ageMs / 1000 };
+}
+
 /**
- * `PUT /v1/experiments/{model}` (`authorization` is the request's header): validates and stores a new experiment, then applies it on this
+ * `PUT /v1/experiments/{model}` (`authorization` and `ifMatch` are the request's headers): validates and stores a new experiment, then applies it on this
  * replica before answering, so a kill switch holds for every request this replica answers
  * afterwards. Other replicas apply it within moments; the answer's `revision` is what
  * `GET /v1/experiments/{model}` shows once a replica serves it.
  */
-export async function putExperiment(authorization: string | undefined, model: string, body: unknown, dependencies: ExperimentRouteDependencies): Promise<object> {
+export async function putExperiment(authorization: string | undefined, model: string, body: unknown, dependencies: ExperimentRouteDependencies, ifMatch?: string): Promise<object> {
   const token = dependencies.adminToken;
   if (token === undefined) throw new InfermeshError('UNAUTHORIZED', 'changing experiments over HTTP is disabled: start the gateway with --admin-token');
   const given = Buffer.from(/^Bearer (.+)$/.exec(authorization ?? '')?.[1] ?? '');
@@ -88,6 +116,10 @@ export async function putExperiment(authorization: string | undefined, model: st
   parseExperimentConfig(model, text);
   const key = `${EXPERIMENTS_PREFIX}${model}`;
   const current = await dependencies.kv.get(key);
+  // If-Match: the revision the client read; a document changed since then is not overwritten.
+  if (ifMatch !== undefined && ifMatch.replace(/^W\/|"/g, '') !== String(current?.index ?? 0)) {
+    throw new InfermeshError('CONFLICT', `the experiment of '${model}' is at revision ${current?.index ?? 0}, not ${ifMatch}; read it again and retry`);
+  }
   if (!(await dependencies.kv.compareAndSet(key, text, current?.index ?? 0))) {
     throw new InfermeshError('CONFLICT', `the experiment of '${model}' changed meanwhile; read it again and retry`);
   }

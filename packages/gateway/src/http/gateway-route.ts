@@ -24,11 +24,25 @@ export interface RouteCall {
   query(name: string): string | undefined;
 }
 
-/** What a route answers: JSON, the binary tensor extension's framing, or text of a given type. */
+/** The open end of a streaming answer: what a route writes to while its client listens. */
+export interface AnswerStream {
+  /** Writes a chunk now (no buffering until the end). */
+  write(chunk: string): void;
+  /** Ends the answer; the connection is then free. */
+  end(): void;
+  /** Calls `listener` once when the client goes away or the answer ends. */
+  onClose(listener: () => void): void;
+}
+
+/**
+ * What a route answers: JSON, the binary tensor extension's framing, text of a given type, or a
+ * stream the route keeps writing to (Server-Sent Events; express only: no fast-lane route streams).
+ */
 export type RouteAnswer =
   | { kind: 'json'; status: number; body: unknown }
   | { kind: 'framed'; status: number; body: Buffer; headerLength: number }
-  | { kind: 'text'; status: number; body: string; contentType: string };
+  | { kind: 'text'; status: number; body: string; contentType: string }
+  | { kind: 'stream'; status: number; contentType: string; open(stream: AnswerStream): void };
 
 /** A JSON answer. */
 export const jsonAnswer = (status: number, body: unknown): RouteAnswer => ({ kind: 'json', status, body });
@@ -40,6 +54,8 @@ interface RouteShape<Dependencies> {
   /** Which error body the route answers with: v1 (`{error: {code, message, details}, requestId}`) or the Open Inference v2 one. */
   errors: ErrorFlavour;
   handle(call: RouteCall, dependencies: Dependencies): RouteAnswer | Promise<RouteAnswer>;
+  /** Headers set on every answer of the route, its errors included (the dashboard's Content-Security-Policy). */
+  headers?: Readonly<Record<string, string>>;
 }
 
 /**

@@ -1,5 +1,6 @@
 import { InfermeshError } from '@infermesh/shared';
 import type { Registry } from 'prom-client';
+import { DASHBOARD_ROUTES, type DashboardRouteDependencies } from './dashboard-routes.js';
 import { recordFeedback, type RecordFeedbackDependencies } from '../feedback/record-feedback.js';
 import type { ModelCatalog } from '../models/model-catalog.js';
 import { isModelReady, liveVariants } from '../models/served-model.js';
@@ -15,7 +16,7 @@ import { jsonAnswer, type GatewayRoute, type RouteAnswer } from './gateway-route
 export const OPEN_INFERENCE_EXTENSIONS = [BINARY_TENSOR_DATA_EXTENSION] as const;
 
 /** What the gateway's routes need. */
-export interface RouteDependencies extends PredictDependencies, InferRestDependencies, RecordFeedbackDependencies, ExperimentRouteDependencies, ExperimentHistoryDependencies {
+export interface RouteDependencies extends PredictDependencies, InferRestDependencies, RecordFeedbackDependencies, ExperimentRouteDependencies, ExperimentHistoryDependencies, DashboardRouteDependencies {
   catalog: ModelCatalog;
   /** The metrics `GET /metrics` exposes. */
   registry: Registry;
@@ -68,8 +69,9 @@ export const GATEWAY_ROUTES: readonly GatewayRoute<RouteDependencies>[] = [
     path: '/v1/experiments/:model',
     body: JSON_BODY,
     errors: 'v1',
-    handle: async (call, dependencies) => jsonAnswer(200, await putExperiment(call.header('authorization'), call.param('model'), call.body(), dependencies)),
+    handle: async (call, dependencies) => jsonAnswer(200, await putExperiment(call.header('authorization'), call.param('model'), call.body(), dependencies, call.header('if-match'))),
   },
+  ...DASHBOARD_ROUTES,
   {
     method: 'GET',
     path: '/v2',

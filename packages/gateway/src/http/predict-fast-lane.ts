@@ -122,6 +122,10 @@ export function createPredictFastLane(
       case 'text':
         response.writeHead(answer.status, { 'content-type': answer.contentType, 'content-length': Buffer.byteLength(answer.body), [REQUEST_ID_HEADER]: requestId });
         response.end(answer.body);
+        return;
+      case 'stream':
+        // Streams are express's alone: the lane's routes answer once and observe the request when they do.
+        answerJson(response, 500, errorBody('v1', new InfermeshError('INTERNAL', 'a fast-lane route answered with a stream'), requestId), requestId);
     }
   };
 

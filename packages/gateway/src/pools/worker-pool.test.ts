@@ -275,3 +275,16 @@ test('call durations are recorded per instance and status; departed instances dr
   source.set(['b:1']);
   assert.doesNotMatch(await registry.metrics(), /instance="id-a:1"/);
 });
+
+test('versions() lists what the instances in rotation report, once each; a static pool, what its instances last answered with', async () => {
+  const source = new ManualEndpointSource();
+  const { pool } = setup(source);
+  source.set(['a:1', 'b:1'], 'v2');
+  assert.deepEqual(pool.versions(), ['v2']);
+  source.set(['a:1'], 'v3');
+  assert.deepEqual(pool.versions(), ['v3']);
+  const unlabelled = setup();
+  assert.deepEqual(unlabelled.pool.versions(), []);
+  await unlabelled.call();
+  assert.deepEqual(unlabelled.pool.versions(), ['v1'], 'the fake worker answers as v1');
+});

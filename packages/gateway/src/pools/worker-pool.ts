@@ -62,6 +62,8 @@ interface PoolMember {
   inflight: number;
   /** Left the pool; its client closes once its last call ends. */
   leaving: boolean;
+  /** The model version its last answer named (static pools have no catalog meta to say it). */
+  answeredVersion?: string;
 }
 
 /**
@@ -114,6 +116,7 @@ export class WorkerPool {
       (client) => client.modelInfer(request, { deadline: options.deadline, metadata }),
       (decision) => decision.retryOnAnotherInstance,
     );
+    if (value.modelVersion) member.answeredVersion = value.modelVersion;
     return { response: value, instance: member.endpoint, attempts };
   }
 
@@ -130,6 +133,16 @@ export class WorkerPool {
     let healthy = 0;
     for (const member of this.members.values()) if (!member.health.ejected) healthy += 1;
     return healthy;
+  }
+
+  /** The model versions the instances in rotation serve, sorted: from their catalog meta, else from their last answer (empty before one). */
+  versions(): string[] {
+    const versions = new Set<string>();
+    for (const member of this.members.values()) {
+      const version = member.endpoint.meta.version ?? member.answeredVersion;
+      if (!member.health.ejected && version !== undefined) versions.add(version);
+    }
+    return [...versions].sort();
   }
 
   /** Instances known, ejected ones included. */

@@ -1,10 +1,8 @@
 import { spawnSync } from 'node:child_process';
-import { chmod, copyFile, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod, copyFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { infraCacheDir } from './cache-dir.js';
-import { formatElapsed, installOnce, requireTool, runWithProgress, stderrLog, type ProgressLog } from './install-step.js';
-import { removeAtExit } from './managed-process.js';
+import { inScratchDir, installOnce, requireTool, runWithProgress, stderrLog, type ProgressLog } from './install-step.js';
 
 /** A Go command installable with `go install <package>@<version>` (its module has no `replace` directives). */
 export interface GoBinarySpec {
@@ -27,18 +25,14 @@ export function goBinaryPath(spec: GoBinarySpec, cacheDir: string = infraCacheDi
 export async function ensureGoBinary(spec: GoBinarySpec, log: ProgressLog = stderrLog): Promise<string> {
   const binary = goBinaryPath(spec);
   const name = `${spec.name} ${spec.version}`;
-  const startedAt = Date.now();
-  const { built } = await installOnce({ name, target: binary, log, build: (partialPath) => buildGoBinary(spec, partialPath, name, log) });
-  if (built) log(`${name}: installed at ${binary} in ${formatElapsed(startedAt)}`);
+  await installOnce({ name, target: binary, log, build: (partialPath) => buildGoBinary(spec, partialPath, name, log) });
   return binary;
 }
 
 async function buildGoBinary(spec: GoBinarySpec, outputPath: string, name: string, log: ProgressLog): Promise<void> {
   const goVersion = requireTool('go', ['env', 'GOVERSION'], `install Go to build ${spec.name} (go install ${spec.packagePath}@${spec.version})`);
   // A scratch directory as GOBIN and working directory: no go.mod of the repo (or a parent) is picked up, nothing lands in the repo.
-  const buildDir = await mkdtemp(join(tmpdir(), `infermesh-${spec.name}-build-`));
-  const unregisterBuildDir = removeAtExit(buildDir);
-  try {
+  await inScratchDir(`infermesh-${spec.name}-build-`, async (buildDir) => {
     const logFile = `${outputPath}.build.log`;
     log(`${name}: building with ${goVersion} from the Go module proxy (first use only; log: ${logFile})`);
     await runWithProgress({
@@ -55,8 +49,5 @@ async function buildGoBinary(spec: GoBinarySpec, outputPath: string, name: strin
     const check = spawnSync(outputPath, [...spec.checkArgs], { encoding: 'utf8' });
     if (check.status !== 0) throw new Error(`${name}: the built binary fails \`${spec.name} ${spec.checkArgs.join(' ')}\`: ${check.stdout}${check.stderr}`);
     await rm(logFile, { force: true });
-  } finally {
-    unregisterBuildDir();
-    await rm(buildDir, { recursive: true, force: true });
-  }
+  });
 }

@@ -1,4 +1,4 @@
-import { ensureGoWrapperModuleBinary, type GoWrapperModuleSpec } from './install-go-wrapper-module.js';
+import { ensureGoBinary, type GoWrapperModuleSpec } from './install-go-binary.js';
 import { stderrLog, type ProgressLog } from './install-step.js';
 
 /** Consul release the tests run; must match the `require` line of scripts/infra/consul/go.mod. */
@@ -6,10 +6,10 @@ export const CONSUL_VERSION = '1.22.6';
 
 /** How Consul is built: its main package, from the wrapper module in scripts/infra/consul/, without cgo. */
 export const CONSUL: GoWrapperModuleSpec = {
-  id: 'consul',
+  kind: 'wrapper-module',
+  name: 'consul',
   product: 'Consul',
   version: CONSUL_VERSION,
-  versionConstant: 'CONSUL_VERSION',
   packagePath: 'github.com/hashicorp/consul',
   minimumGoFallback: '1.25.8',
   cgo: false,
@@ -23,5 +23,5 @@ export const CONSUL: GoWrapperModuleSpec = {
 
 /** Returns the path of a working Consul binary, building it with the local Go toolchain the first time (minutes). */
 export function ensureConsul(log: ProgressLog = stderrLog): Promise<string> {
-  return ensureGoWrapperModuleBinary(CONSUL, log);
+  return ensureGoBinary(CONSUL, log);
 }

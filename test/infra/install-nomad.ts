@@ -1,4 +1,4 @@
-import { ensureGoWrapperModuleBinary, type GoWrapperModuleSpec } from './install-go-wrapper-module.js';
+import { ensureGoBinary, type GoWrapperModuleSpec } from './install-go-binary.js';
 import { requireTool, stderrLog, type ProgressLog } from './install-step.js';
 
 /** Nomad release the tests run; must match the `require` line of scripts/infra/nomad/go.mod. */
@@ -6,10 +6,10 @@ export const NOMAD_VERSION = '1.10.5';
 
 /** How Nomad is built: its main package, from the wrapper module in scripts/infra/nomad/, with cgo. */
 export const NOMAD: GoWrapperModuleSpec = {
-  id: 'nomad',
+  kind: 'wrapper-module',
+  name: 'nomad',
   product: 'Nomad',
   version: NOMAD_VERSION,
-  versionConstant: 'NOMAD_VERSION',
   packagePath: 'github.com/hashicorp/nomad',
   minimumGoFallback: '1.24.7',
   // runc's libcontainer/nsenter is C: without cgo the package is excluded and the build fails.
@@ -21,5 +21,5 @@ export const NOMAD: GoWrapperModuleSpec = {
 
 /** Returns the path of a working Nomad binary, building it with the local Go toolchain the first time (minutes). */
 export function ensureNomad(log: ProgressLog = stderrLog): Promise<string> {
-  return ensureGoWrapperModuleBinary(NOMAD, log);
+  return ensureGoBinary(NOMAD, log);
 }

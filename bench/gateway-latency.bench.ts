@@ -13,6 +13,7 @@ import { writeFixtures } from '../test/fixtures/generate-fixtures.js';
 import { inferenceClient, unary } from '../test/support/proto-client.js';
 import { startGatewayProcess, startWorkerProcess } from '../test/support/worker-process.js';
 import { latencyStats, measure } from './support/latency-stats.js';
+import { logisticModelConfig } from '../test/support/logistic-model-config.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 /** Calls measured per series (after warm-up). */
@@ -28,13 +29,7 @@ const worker = await startWorkerProcess(['--model', 'churn', '--version', 'v1', 
 const registryDir = join(dir, 'registry');
 await new FileKvStore(registryDir).compareAndSet(
   'models/churn/config',
-  JSON.stringify({
-    entityKeys: ['userId'],
-    inputs: { a: { type: 'number' }, b: { type: 'number' }, c: { type: 'number' }, d: { type: 'number' } },
-    tensors: { features: { datatype: 'FP32', shape: [4], from: ['inputs.a', 'inputs.b', 'inputs.c', 'inputs.d'] } },
-    deadlineMs: 2_000,
-    pool: { static: [worker.address] },
-  }),
+  JSON.stringify(logisticModelConfig({ static: [worker.address] }, { entityKeys: ['userId'], deadlineMs: 2_000 })),
   0,
 );
 // Default (info) logging: one line per request, as in production.

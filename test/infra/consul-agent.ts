@@ -1,7 +1,7 @@
-import { mkdir, mkdtemp, readFile } from 'node:fs/promises';
+import { mkdir, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePorts, LOOPBACK_HOST } from './free-port.js';
+import { freePorts, LOOPBACK_HOST, startOnFreePorts } from './free-port.js';
 import { ensureConsul } from './install-consul.js';
 import { ManagedProcess, removeAtExit } from './managed-process.js';
 
@@ -10,9 +10,6 @@ export const CONSUL_READY_TIMEOUT_MS = 30_000;
 
 /** Milliseconds one readiness HTTP request may take. */
 const PROBE_TIMEOUT_MS = 2_000;
-
-/** Times the first start is tried with fresh ports when a free-picked port was taken in between. */
-const PORT_CLASH_ATTEMPTS = 3;
 
 /** KV key written by the readiness probe; outside every test's prefix. */
 const READY_KEY = 'infermesh-infra/ready';
@@ -57,16 +54,10 @@ export async function startConsul(options: StartConsulOptions = {}): Promise<Con
   await mkdir(dataDir, { recursive: true });
   const logFile = join(workDir, 'consul.log');
 
-  for (let attempt = 1; ; attempt += 1) {
+  return startOnFreePorts(logFile, async () => {
     const ports = await pickPorts();
     const agentProcess = createProcess(binary, dataDir, logFile, ports);
-    try {
-      await runUntilReady(agentProcess, ports);
-    } catch (error) {
-      const clash = (await readFile(logFile, 'utf8').catch(() => '')).includes('address already in use');
-      if (!clash || attempt >= PORT_CLASH_ATTEMPTS) throw error;
-      continue;
-    }
+    await runUntilReady(agentProcess, ports);
     return {
       httpAddr: httpAddrOf(ports),
       host: LOOPBACK_HOST,
@@ -76,7 +67,7 @@ export async function startConsul(options: StartConsulOptions = {}): Promise<Con
       stop: () => agentProcess.stop(),
       start: () => runUntilReady(agentProcess, ports),
     };
-  }
+  });
 }
 
 async function pickPorts(): Promise<ConsulPorts> {

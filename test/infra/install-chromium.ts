@@ -1,12 +1,10 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { cp, mkdtemp, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { cp, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { infraCacheDir } from './cache-dir.js';
 import { fetchDebianPackages, offeredVersions } from './debian-packages.js';
-import { formatElapsed, installOnce, stderrLog, type ProgressLog } from './install-step.js';
-import { removeAtExit } from './managed-process.js';
+import { inScratchDir, installOnce, stderrLog, type ProgressLog } from './install-step.js';
 
 /** Debian's headless Chromium: the browser the dashboard's tests drive (no X server, no GPU). */
 const BROWSER_PACKAGE = 'chromium-headless-shell';
@@ -65,16 +63,12 @@ export async function ensureChromium(log: ProgressLog = stderrLog): Promise<Chro
   if (version === undefined) throw new Error(`chromium: apt offers no ${BROWSER_PACKAGE}; run 'apt-get update' as root and retry`);
   const dir = join(root, version.replace(/[^A-Za-z0-9_-]/g, '_'));
   const name = `chromium ${version}`;
-  const startedAt = Date.now();
-  const { built } = await installOnce({ name, target: dir, log, build: (partialDir) => unpackChromium(partialDir, version, name, log) });
-  if (built) log(`${name}: installed at ${dir} in ${formatElapsed(startedAt)}`);
+  await installOnce({ name, target: dir, log, build: (partialDir) => unpackChromium(partialDir, version, name, log) });
   return installAt(dir, version);
 }
 
 async function unpackChromium(outputDir: string, version: string, name: string, log: ProgressLog): Promise<void> {
-  const workDir = await mkdtemp(join(tmpdir(), 'infermesh-chromium-'));
-  const unregisterWorkDir = removeAtExit(workDir);
-  try {
+  await inScratchDir('infermesh-chromium-', async (workDir) => {
     const logFile = `${outputDir}.install.log`;
     const { extracted } = await fetchDebianPackages({
       name,
@@ -99,8 +93,5 @@ async function unpackChromium(outputDir: string, version: string, name: string, 
     const check = spawnSync(install.executablePath, ['--version'], { encoding: 'utf8', env: chromiumEnvironment(install) });
     if (check.status !== 0) throw new Error(`${name}: the unpacked browser does not start: ${check.stdout}${check.stderr}`);
     await rm(logFile, { force: true });
-  } finally {
-    unregisterWorkDir();
-    await rm(workDir, { recursive: true, force: true });
-  }
+  });
 }

@@ -1,4 +1,4 @@
-import { ensureGoBinary, type GoBinarySpec } from './install-go-binary.js';
+import { ensureGoBinary, type GoInstallSpec } from './install-go-binary.js';
 import { stderrLog, type ProgressLog } from './install-step.js';
 
 /**
@@ -9,7 +9,7 @@ import { stderrLog, type ProgressLog } from './install-step.js';
 export const GHZ_VERSION = 'v0.120.0';
 
 /** How ghz is built: `go install` of its command package at GHZ_VERSION. */
-export const GHZ: GoBinarySpec = { name: 'ghz', packagePath: 'github.com/bojand/ghz/cmd/ghz', version: GHZ_VERSION, checkArgs: ['--help'] };
+export const GHZ: GoInstallSpec = { kind: 'go-install', name: 'ghz', packagePath: 'github.com/bojand/ghz/cmd/ghz', version: GHZ_VERSION, checkArgs: ['--help'] };
 
 /** Returns the path of a working ghz, building it from the Go module proxy the first time (about 2–3 minutes on 2 cores). */
 export function ensureGhz(log: ProgressLog = stderrLog): Promise<string> {

@@ -1,10 +1,8 @@
-import { copyFile, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { copyFile, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { infraCacheDir } from './cache-dir.js';
-import { formatElapsed, installOnce, requireTool, runWithProgress, stderrLog, type ProgressLog } from './install-step.js';
-import { removeAtExit } from './managed-process.js';
+import { inScratchDir, installOnce, requireTool, runWithProgress, stderrLog, type ProgressLog } from './install-step.js';
 
 /** Kafka release the tests run; must match `kafka.version` in scripts/infra/kafka/pom.xml. */
 export const KAFKA_VERSION = '3.9.1';
@@ -24,14 +22,7 @@ export interface KafkaInstall {
 export async function ensureKafka(log: ProgressLog = stderrLog): Promise<KafkaInstall> {
   const libDir = join(infraCacheDir(), 'kafka', KAFKA_VERSION, 'libs');
   const name = `kafka ${KAFKA_VERSION}`;
-  const startedAt = Date.now();
-  const { built } = await installOnce({
-    name,
-    target: libDir,
-    log,
-    build: (partialDir) => copyKafkaJars(partialDir, name, log),
-  });
-  if (built) log(`${name}: installed at ${libDir} in ${formatElapsed(startedAt)}`);
+  await installOnce({ name, target: libDir, log, build: (partialDir) => copyKafkaJars(partialDir, name, log) });
   return { libDir, log4jConfig: join(KAFKA_INFRA_DIR, 'log4j.properties') };
 }
 
@@ -40,9 +31,7 @@ async function copyKafkaJars(outputDir: string, name: string, log: ProgressLog):
   const mvnVersion = requireTool('mvn', ['-B', '-v'], 'install Maven (Debian: apt-get install maven) to fetch the Kafka jars').split('\n')[0];
   await assertPomMatchesVersion();
   // A scratch copy of the pom keeps Maven's output (target/) out of the repo.
-  const workDir = await mkdtemp(join(tmpdir(), 'infermesh-kafka-install-'));
-  const unregisterWorkDir = removeAtExit(workDir);
-  try {
+  await inScratchDir('infermesh-kafka-install-', async (workDir) => {
     await copyFile(join(KAFKA_INFRA_DIR, 'pom.xml'), join(workDir, 'pom.xml'));
     const logFile = `${outputDir}.install.log`;
     log(`${name}: fetching jars with ${mvnVersion ?? 'mvn'} (first use only; log: ${logFile})`);
@@ -60,10 +49,7 @@ async function copyKafkaJars(outputDir: string, name: string, log: ProgressLog):
       throw new Error(`${name}: Maven finished but ${outputDir} has no kafka_2.13-${KAFKA_VERSION}.jar (got ${jars.length} files)`);
     }
     await rm(logFile, { force: true });
-  } finally {
-    unregisterWorkDir();
-    await rm(workDir, { recursive: true, force: true });
-  }
+  });
 }
 
 async function assertPomMatchesVersion(): Promise<void> {

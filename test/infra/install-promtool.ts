@@ -1,11 +1,9 @@
 import { spawnSync } from 'node:child_process';
-import { chmod, copyFile, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod, copyFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { infraCacheDir } from './cache-dir.js';
 import { fetchDebianPackages, upstreamOf } from './debian-packages.js';
-import { formatElapsed, installOnce, stderrLog, type ProgressLog } from './install-step.js';
-import { removeAtExit } from './managed-process.js';
+import { inScratchDir, installOnce, stderrLog, type ProgressLog } from './install-step.js';
 
 /**
  * Prometheus release whose `promtool check metrics` the tests run. It comes from Debian 12's
@@ -29,14 +27,7 @@ export function promtoolBinaryPath(cacheDir: string = infraCacheDir()): string {
 export async function ensurePromtool(log: ProgressLog = stderrLog): Promise<string> {
   const binary = promtoolBinaryPath();
   const name = `promtool ${PROMTOOL_VERSION}`;
-  const startedAt = Date.now();
-  const { built } = await installOnce({
-    name,
-    target: binary,
-    log,
-    build: (partialPath) => extractPromtool(partialPath, name, log),
-  });
-  if (built) log(`${name}: installed at ${binary} in ${formatElapsed(startedAt)}`);
+  await installOnce({ name, target: binary, log, build: (partialPath) => extractPromtool(partialPath, name, log) });
   return binary;
 }
 
@@ -45,9 +36,7 @@ export async function ensurePromtool(log: ProgressLog = stderrLog): Promise<stri
  * promtool out of it. The package also holds the Prometheus server, which we do not keep.
  */
 async function extractPromtool(outputPath: string, name: string, log: ProgressLog): Promise<void> {
-  const workDir = await mkdtemp(join(tmpdir(), 'infermesh-promtool-'));
-  const unregisterWorkDir = removeAtExit(workDir);
-  try {
+  await inScratchDir('infermesh-promtool-', async (workDir) => {
     const logFile = `${outputPath}.install.log`;
     const { extracted } = await fetchDebianPackages({
       name,
@@ -67,8 +56,5 @@ async function extractPromtool(outputPath: string, name: string, log: ProgressLo
       throw new Error(`${name}: the extracted binary does not report version ${PROMTOOL_VERSION}: ${reported}`);
     }
     await rm(logFile, { force: true });
-  } finally {
-    unregisterWorkDir();
-    await rm(workDir, { recursive: true, force: true });
-  }
+  });
 }

@@ -1,10 +1,10 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { createWriteStream, existsSync, rmSync } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
-import { hostname } from 'node:os';
+import { mkdir, mkdtemp, open, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { hostname, tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { killAtExit, onProcessExit } from './managed-process.js';
+import { killAtExit, onProcessExit, removeAtExit } from './managed-process.js';
 
 /** Milliseconds between two "still working" lines during a long install, so a silent build never looks hung. */
 export const HEARTBEAT_INTERVAL_MS = 30_000;
@@ -69,10 +69,12 @@ export interface InstallOnceOptions {
 /**
  * Installs `target` unless it exists: one process builds under a lock file while others wait,
  * and the result appears by a rename, so an interrupted build never leaves a half-made target.
+ * A build it made is logged with its duration.
  */
 export async function installOnce(options: InstallOnceOptions): Promise<{ built: boolean }> {
   const { name, target, log } = options;
   if (existsSync(target)) return { built: false };
+  const startedAt = Date.now();
   await mkdir(dirname(target), { recursive: true });
   const lockPath = `${target}.lock`;
   await acquireLock(lockPath, name, log);
@@ -93,10 +95,27 @@ export async function installOnce(options: InstallOnceOptions): Promise<{ built:
     } finally {
       await rm(partialPath, { recursive: true, force: true });
     }
+    log(`${name}: installed at ${target} in ${formatElapsed(startedAt)}`);
     return { built: true };
   } finally {
     unregisterLock();
     await rm(lockPath, { force: true });
+  }
+}
+
+/**
+ * Runs `work` in a fresh scratch directory under the OS temp dir (`<prefix>XXXXXX`), which is
+ * removed afterwards, and also at exit should the process be killed meanwhile: an install's
+ * downloads and build output never land in the repo nor outlive it.
+ */
+export async function inScratchDir<T>(prefix: string, work: (dir: string) => Promise<T>): Promise<T> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  const unregister = removeAtExit(dir);
+  try {
+    return await work(dir);
+  } finally {
+    unregister();
+    await rm(dir, { recursive: true, force: true });
   }
 }
 

@@ -1,4 +1,4 @@
-import { ensureGoBinary, type GoBinarySpec } from './install-go-binary.js';
+import { ensureGoBinary, type GoInstallSpec } from './install-go-binary.js';
 import { stderrLog, type ProgressLog } from './install-step.js';
 
 /**
@@ -9,7 +9,7 @@ import { stderrLog, type ProgressLog } from './install-step.js';
 export const VEGETA_VERSION = 'v12.13.0';
 
 /** How vegeta is built: `go install` of its main package at VEGETA_VERSION. */
-export const VEGETA: GoBinarySpec = { name: 'vegeta', packagePath: 'github.com/tsenart/vegeta/v12', version: VEGETA_VERSION, checkArgs: ['-version'] };
+export const VEGETA: GoInstallSpec = { kind: 'go-install', name: 'vegeta', packagePath: 'github.com/tsenart/vegeta/v12', version: VEGETA_VERSION, checkArgs: ['-version'] };
 
 /** Returns the path of a working vegeta, building it from the Go module proxy the first time (under a minute). */
 export function ensureVegeta(log: ProgressLog = stderrLog): Promise<string> {

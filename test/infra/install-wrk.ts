@@ -1,11 +1,9 @@
 import { spawnSync } from 'node:child_process';
-import { chmod, copyFile, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod, copyFile, mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { infraCacheDir } from './cache-dir.js';
 import { fetchDebianPackages, upstreamOf } from './debian-packages.js';
-import { formatElapsed, installOnce, stderrLog, type ProgressLog } from './install-step.js';
-import { removeAtExit } from './managed-process.js';
+import { inScratchDir, installOnce, stderrLog, type ProgressLog } from './install-step.js';
 
 /**
  * wrk release the benchmarks drive HTTP saturation with, from Debian 12's `wrk` package. Any
@@ -49,17 +47,13 @@ export function wrkEnvironment(install: WrkInstall, env: NodeJS.ProcessEnv = pro
 export async function ensureWrk(log: ProgressLog = stderrLog): Promise<WrkInstall> {
   const dir = wrkInstallDir();
   const name = `wrk ${WRK_VERSION}`;
-  const startedAt = Date.now();
-  const { built } = await installOnce({ name, target: dir, log, build: (partialDir) => extractWrk(partialDir, name, log) });
-  if (built) log(`${name}: installed at ${dir} in ${formatElapsed(startedAt)}`);
+  await installOnce({ name, target: dir, log, build: (partialDir) => extractWrk(partialDir, name, log) });
   return { binary: join(dir, 'bin', 'wrk'), libDir: join(dir, 'lib'), version: WRK_VERSION };
 }
 
 /** Downloads both .debs without installing them (nothing lands in /usr) and copies out wrk and libluajit. */
 async function extractWrk(outputDir: string, name: string, log: ProgressLog): Promise<void> {
-  const workDir = await mkdtemp(join(tmpdir(), 'infermesh-wrk-'));
-  const unregisterWorkDir = removeAtExit(workDir);
-  try {
+  await inScratchDir('infermesh-wrk-', async (workDir) => {
     const logFile = `${outputDir}.install.log`;
     const { extracted } = await fetchDebianPackages({
       name,
@@ -83,10 +77,7 @@ async function extractWrk(outputDir: string, name: string, log: ProgressLog): Pr
     const reported = `${check.stdout}${check.stderr}`;
     if (!reported.includes(WRK_VERSION)) throw new Error(`${name}: the extracted binary does not report version ${WRK_VERSION}: ${reported}`);
     await rm(logFile, { force: true });
-  } finally {
-    unregisterWorkDir();
-    await rm(workDir, { recursive: true, force: true });
-  }
+  });
 }
 
 /** Path of the first file (or symlink) named `name` under `dir`. */

@@ -1,8 +1,8 @@
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
-import { freePorts, LOOPBACK_HOST } from './free-port.js';
+import { freePorts, LOOPBACK_HOST, startOnFreePorts } from './free-port.js';
 import { ensureKafka, type KafkaInstall } from './install-kafka.js';
 import { ManagedProcess, removeAtExit } from './managed-process.js';
 
@@ -20,9 +20,6 @@ const PROBE_REQUEST_TIMEOUT_MS = 5_000;
 
 /** Consumer group looked up (never joined) to make the broker create its offsets topic during start-up. */
 const WARM_UP_GROUP = 'infermesh-infra-warm-up';
-
-/** Times the first start is tried with fresh ports when a free-picked port was taken in between. */
-const PORT_CLASH_ATTEMPTS = 3;
 
 /** Fixed KRaft cluster id (base64url of "infermesh-test-1"): every test broker is its own one-node cluster. */
 const CLUSTER_ID = 'aW5mZXJtZXNoLXRlc3QtMQ';
@@ -61,19 +58,13 @@ export async function startKafka(): Promise<KafkaBroker> {
   const logFile = join(workDir, 'kafka.log');
   const propertiesFile = join(workDir, 'server.properties');
 
-  for (let attempt = 1; ; attempt += 1) {
+  return startOnFreePorts(logFile, async (attempt) => {
     const ports = await pickPorts();
     await writeFile(propertiesFile, serverProperties(ports, logDir));
     // The format records only the cluster and node ids, so fresh ports on a retry need no new format.
     if (attempt === 1) await formatLogDir(install, propertiesFile, logFile);
     const brokerProcess = createProcess(install, propertiesFile, logFile);
-    try {
-      await runUntilReady(brokerProcess, ports);
-    } catch (error) {
-      const clash = (await readFile(logFile, 'utf8').catch(() => '')).includes('Address already in use');
-      if (!clash || attempt >= PORT_CLASH_ATTEMPTS) throw error;
-      continue;
-    }
+    await runUntilReady(brokerProcess, ports);
     return {
       brokers: [bootstrapOf(ports)],
       logDir,
@@ -81,7 +72,7 @@ export async function startKafka(): Promise<KafkaBroker> {
       stop: () => brokerProcess.stop(),
       start: () => runUntilReady(brokerProcess, ports),
     };
-  }
+  });
 }
 
 async function pickPorts(): Promise<KafkaPorts> {

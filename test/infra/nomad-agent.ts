@@ -1,8 +1,8 @@
 import { rmSync } from 'node:fs';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePorts, LOOPBACK_HOST } from './free-port.js';
+import { freePorts, LOOPBACK_HOST, startOnFreePorts } from './free-port.js';
 import { ensureNomad } from './install-nomad.js';
 import { ManagedProcess, onProcessExit } from './managed-process.js';
 import { killAgentLeftovers, NOMAD_AGENT_MARKER_ENV, tidyNomadCgroups, unmountUnder, waitUntilExited } from './nomad-leftovers.js';
@@ -15,9 +15,6 @@ const PROBE_TIMEOUT_MS = 2_000;
 
 /** Milliseconds processes a stopped agent left behind get to die after SIGKILL before their cgroups are removed. */
 const LEFTOVER_EXIT_TIMEOUT_MS = 5_000;
-
-/** Times a start is tried with fresh ports when a free-picked port was taken in between. */
-const PORT_CLASH_ATTEMPTS = 3;
 
 /**
  * Cloud fingerprinters: they probe the metadata address 169.254.169.254 (traffic off loopback is forbidden here),
@@ -77,7 +74,7 @@ export async function startNomad(options: StartNomadOptions): Promise<NomadAgent
     tidyAfter(workDir);
   };
   try {
-    for (let attempt = 1; ; attempt += 1) {
+    return await startOnFreePorts(logFile, async () => {
       const ports = await pickPorts();
       await writeFile(configFile, agentConfig(ports, options));
       const agentProcess = createProcess(binary, configFile, logFile, workDir, options.consulAddress);
@@ -91,9 +88,7 @@ export async function startNomad(options: StartNomadOptions): Promise<NomadAgent
         }, options.readyTimeoutMs ?? NOMAD_READY_TIMEOUT_MS);
       } catch (error) {
         await agentProcess.stop();
-        const clash = (await readFile(logFile, 'utf8').catch(() => '')).includes('address already in use');
-        if (!clash || attempt >= PORT_CLASH_ATTEMPTS) throw error;
-        continue;
+        throw error;
       }
       return {
         address,
@@ -107,7 +102,7 @@ export async function startNomad(options: StartNomadOptions): Promise<NomadAgent
           await cleanUp();
         },
       };
-    }
+    });
   } catch (error) {
     await cleanUp();
     throw error;

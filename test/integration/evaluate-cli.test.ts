@@ -15,6 +15,7 @@ import { testKafka } from '../infra/test-infra.js';
 import { eventually } from '../support/load-generator.js';
 import { writeVersionArtifacts } from '../support/model-versions.js';
 import { runCli, startGatewayProcess, startWorkerProcess, type WorkerProcess } from '../support/worker-process.js';
+import { logisticModelConfig } from '../support/logistic-model-config.js';
 
 const FEEDBACK_KEYS = 'k1:evaluate-cli-secret-evaluate-cli-secret-32';
 /** Predictions each gateway serves; feedback follows for those the simulated user rewards. */
@@ -37,13 +38,7 @@ before(async () => {
   worker = await startWorkerProcess(['--model', 'churn', '--version', 'v1', '--artifact', artifacts.v1.path, '--sha256', artifacts.v1.sha256]);
   registryDir = mkdtempSync(join(tmpdir(), 'evaluate-cli-'));
   const kv = new FileKvStore(registryDir);
-  await kv.compareAndSet('models/churn/config', JSON.stringify({
-    entityKeys: ['userId'],
-    inputs: { a: { type: 'number' }, b: { type: 'number' }, c: { type: 'number' }, d: { type: 'number' } },
-    tensors: { features: { datatype: 'FP32', shape: [4], from: ['inputs.a', 'inputs.b', 'inputs.c', 'inputs.d'] } },
-    deadlineMs: 5_000,
-    pool: { static: [worker.address] },
-  }), 0);
+  await kv.compareAndSet('models/churn/config', JSON.stringify(logisticModelConfig({ static: [worker.address] }, { entityKeys: ['userId'], deadlineMs: 5_000 })), 0);
   await kv.compareAndSet('experiments/churn', JSON.stringify({
     entityKey: 'userId',
     policy: { type: 'weighted', reward: 'binary' },

@@ -14,6 +14,7 @@ import { startKafka, type KafkaBroker } from '../infra/kafka-broker.js';
 import { atLeastDistinct, consumeUntil, type ConsumedEvent } from '../support/events-support.js';
 import { writeVersionArtifacts } from '../support/model-versions.js';
 import { startGatewayProcess, startWorkerProcess, type WorkerProcess } from '../support/worker-process.js';
+import { logisticModelConfig } from '../support/logistic-model-config.js';
 
 /** Predictions sent while the broker goes away and comes back. */
 const OUTAGE_PREDICTIONS = 10_000;
@@ -79,14 +80,8 @@ before(async () => {
   [broker, worker] = await Promise.all([startKafka(), startWorkerProcess(['--model', 'churn', '--version', 'v1', '--artifact', artifacts.v1.path, '--sha256', artifacts.v1.sha256])]);
   registryDir = mkdtempSync(join(tmpdir(), 'events-gateway-'));
   const kv = new FileKvStore(registryDir);
-  await kv.compareAndSet('models/churn/config', JSON.stringify({
-    entityKeys: ['userId'],
-    inputs: { a: { type: 'number' }, b: { type: 'number' }, c: { type: 'number' }, d: { type: 'number' } },
-    tensors: { features: { datatype: 'FP32', shape: [4], from: ['inputs.a', 'inputs.b', 'inputs.c', 'inputs.d'] } },
-    deadlineMs: 5_000,
-    pool: { static: [worker.address] },
-    events: { inputs: true, outputs: true, sampleRate: 0.5 },
-  }), 0);
+  const events = { inputs: true, outputs: true, sampleRate: 0.5 };
+  await kv.compareAndSet('models/churn/config', JSON.stringify(logisticModelConfig({ static: [worker.address] }, { entityKeys: ['userId'], deadlineMs: 5_000, events })), 0);
   await kv.compareAndSet('experiments/churn', JSON.stringify({
     entityKey: 'userId',
     policy: { type: 'thompson', reward: 'binary', minShare: 0.1, minTrials: 20 },

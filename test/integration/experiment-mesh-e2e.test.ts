@@ -17,6 +17,7 @@ import { MODEL, evidenceOf, metricValue, publishedRecord, recountTopics, seeded,
 import { eventually } from '../support/load-generator.js';
 import { writeVersionArtifacts } from '../support/model-versions.js';
 import { startAggregatorProcess, startGatewayProcess, startWorkerProcess, type WorkerProcess } from '../support/worker-process.js';
+import { logisticModelConfig } from '../support/logistic-model-config.js';
 
 /** True reward rates of the variants: b is the better one. */
 const RATES: Readonly<Record<string, number>> = { a: 0.05, b: 0.15 };
@@ -204,13 +205,8 @@ before(async () => {
   const [workerA, workerB] = await Promise.all(
     (['v1', 'v2'] as const).map((version) => startProcess(startWorkerProcess(['--model', MODEL, '--version', version, '--artifact', artifacts[version].path, '--sha256', artifacts[version].sha256]))),
   );
-  await kv.compareAndSet(`models/${MODEL}/config`, JSON.stringify({
-    inputs: { a: { type: 'number' }, b: { type: 'number' }, c: { type: 'number' }, d: { type: 'number' } },
-    tensors: { features: { datatype: 'FP32', shape: [4], from: ['inputs.a', 'inputs.b', 'inputs.c', 'inputs.d'] } },
-    // Generous: a deadline missed on a loaded machine would be a default output, not a trial.
-    deadlineMs: 10_000,
-    pool: { static: [workerA!.address] },
-  }), 0);
+  // A generous deadline: one missed on a loaded machine would be a default output, not a trial.
+  await kv.compareAndSet(`models/${MODEL}/config`, JSON.stringify(logisticModelConfig({ static: [workerA!.address] }, { deadlineMs: 10_000 })), 0);
   await kv.compareAndSet(`experiments/${MODEL}`, JSON.stringify({
     entityKey: 'userId',
     // A week: no entity's window ends during the run, so only records move entities.

@@ -10,6 +10,7 @@ import { startHttpLoad } from '../support/http-load.js';
 import { eventually } from '../support/load-generator.js';
 import { uniqueModelName, writeVersionArtifacts } from '../support/model-versions.js';
 import { runCli, startGatewayProcess, startWorkerProcess, type WorkerProcess } from '../support/worker-process.js';
+import { logisticModelConfig } from '../support/logistic-model-config.js';
 
 /** Concurrent REST clients. */
 const CALLERS = 16;
@@ -27,12 +28,7 @@ test('through the gateway: Consul-discovered workers share traffic, a new one jo
   assert.equal((await runCli(['models', 'publish', model, 'v1', '--uri', artifacts.v1.path, ...registryArgs])).code, 0);
   assert.equal((await runCli(['models', 'promote', model, 'prod', 'v1', ...registryArgs])).code, 0);
   const configFile = join(mkdtempSync(join(tmpdir(), 'discovery-')), 'config.json');
-  writeFileSync(configFile, JSON.stringify({
-    inputs: { a: { type: 'number' }, b: { type: 'number' }, c: { type: 'number' }, d: { type: 'number' } },
-    tensors: { features: { datatype: 'FP32', shape: [4], from: ['inputs.a', 'inputs.b', 'inputs.c', 'inputs.d'] } },
-    deadlineMs: 2_000,
-    pool: { deployment: 'prod' },
-  }));
+  writeFileSync(configFile, JSON.stringify(logisticModelConfig({ deployment: 'prod' }, { deadlineMs: 2_000 })));
   assert.equal((await runCli(['models', 'configure', model, '--file', configFile, ...registryArgs])).code, 0);
 
   const workerArgs = ['--model', model, '--deployment', 'prod', ...registryArgs, '--register'];

@@ -8,6 +8,7 @@ import { seededRandom } from '@infermesh/experiments';
 import { eventually } from '../support/load-generator.js';
 import { writeVersionArtifacts } from '../support/model-versions.js';
 import { startGatewayProcess, startWorkerProcess, type WorkerProcess } from '../support/worker-process.js';
+import { logisticModelConfig } from '../support/logistic-model-config.js';
 
 /** Requests the simulated clients send while Thompson sampling learns. */
 const LEARNING_REQUESTS = 2_000;
@@ -22,13 +23,7 @@ const workers: Record<string, WorkerProcess> = {};
 let gateway: WorkerProcess;
 let base: string;
 
-const config = () => ({
-  entityKeys: ['userId'],
-  inputs: { a: { type: 'number' }, b: { type: 'number' }, c: { type: 'number' }, d: { type: 'number' } },
-  tensors: { features: { datatype: 'FP32', shape: [4], from: ['inputs.a', 'inputs.b', 'inputs.c', 'inputs.d'] } },
-  deadlineMs: 2_000,
-  pool: { static: [workers.a!.address] },
-});
+const config = () => logisticModelConfig({ static: [workers.a!.address] }, { entityKeys: ['userId'], deadlineMs: 2_000 });
 const thompson = (overrides: object = {}) => ({
   entityKey: 'userId',
   stickinessSeconds: 3_600,

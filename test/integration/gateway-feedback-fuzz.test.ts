@@ -11,6 +11,7 @@ import { freshFixtures } from '../support/fixtures-dir.js';
 import { testGatewayConfig } from '../support/gateway-config.js';
 import { eventually } from '../support/load-generator.js';
 import { startWorkerProcess, type WorkerProcess } from '../support/worker-process.js';
+import { logisticModelConfig } from '../support/logistic-model-config.js';
 
 /** One experiment per kind of reward the gateway accepts. */
 const EXPERIMENTS: Record<string, object> = {
@@ -50,13 +51,7 @@ before(async () => {
   const registryDir = mkdtempSync(join(tmpdir(), 'feedback-fuzz-'));
   const kv = new FileKvStore(registryDir);
   for (const [model, policy] of Object.entries(EXPERIMENTS)) {
-    await kv.compareAndSet(`models/${model}/config`, JSON.stringify({
-      workerModel: 'churn',
-      entityKeys: ['userId'],
-      inputs: { a: { type: 'number' }, b: { type: 'number' }, c: { type: 'number' }, d: { type: 'number' } },
-      tensors: { features: { datatype: 'FP32', shape: [4], from: ['inputs.a', 'inputs.b', 'inputs.c', 'inputs.d'] } },
-      pool: { static: [worker.address] },
-    }), 0);
+    await kv.compareAndSet(`models/${model}/config`, JSON.stringify(logisticModelConfig({ static: [worker.address] }, { workerModel: 'churn', entityKeys: ['userId'] })), 0);
     await kv.compareAndSet(`experiments/${model}`, JSON.stringify({
       entityKey: 'userId',
       policy,

@@ -11,6 +11,7 @@ import { Registry } from 'prom-client';
 import { freshFixtures } from '../support/fixtures-dir.js';
 import { startWorkerProcess, type WorkerProcess } from '../support/worker-process.js';
 import { testGatewayConfig } from '../support/gateway-config.js';
+import { logisticModelConfig } from '../support/logistic-model-config.js';
 
 /** Requests per property; the properties together send several thousand. */
 const RUNS = Number(process.env.FUZZ_RUNS ?? 1_500);
@@ -26,13 +27,12 @@ before(async () => {
   const registryDir = mkdtempSync(join(tmpdir(), 'fuzz-registry-'));
   await new FileKvStore(registryDir).compareAndSet(
     'models/churn/config',
-    JSON.stringify({
-      entityKeys: ['userId'],
-      inputs: { a: { type: 'number' }, b: { type: 'number' }, c: { type: 'number', required: false, default: 0 }, d: { type: 'integer', minimum: 0 } },
-      tensors: { features: { datatype: 'FP32', shape: [4], from: ['inputs.a', 'inputs.b', 'inputs.c', 'inputs.d'] } },
-      deadlineMs: 2_000,
-      pool: { static: [worker.address] },
-    }),
+    JSON.stringify(
+      logisticModelConfig(
+        { static: [worker.address] },
+        { entityKeys: ['userId'], inputs: { a: { type: 'number' }, b: { type: 'number' }, c: { type: 'number', required: false, default: 0 }, d: { type: 'integer', minimum: 0 } }, deadlineMs: 2_000 },
+      ),
+    ),
     0,
   );
   gateway = await createGateway(

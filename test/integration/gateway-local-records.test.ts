@@ -14,6 +14,7 @@ import { eventually } from '../support/load-generator.js';
 import { testGatewayConfig } from '../support/gateway-config.js';
 import { writeVersionArtifacts } from '../support/model-versions.js';
 import { startWorkerProcess, type WorkerProcess } from '../support/worker-process.js';
+import { logisticModelConfig } from '../support/logistic-model-config.js';
 
 const FEEDBACK_KEYS = 'k1:local-records-secret-local-records-secret-32';
 const EXPERIMENT = {
@@ -65,11 +66,7 @@ before(async () => {
   const artifacts = writeVersionArtifacts();
   worker = await startWorkerProcess(['--model', 'churn', '--version', 'v1', '--artifact', artifacts.v1.path, '--sha256', artifacts.v1.sha256]);
   for (const variant of EXPERIMENT.variants) variant.pool.static = [worker.address];
-  await kv.compareAndSet('models/churn/config', JSON.stringify({
-    inputs: { a: { type: 'number' }, b: { type: 'number' }, c: { type: 'number' }, d: { type: 'number' } },
-    tensors: { features: { datatype: 'FP32', shape: [4], from: ['inputs.a', 'inputs.b', 'inputs.c', 'inputs.d'] } },
-    pool: { static: [worker.address] },
-  }), 0);
+  await kv.compareAndSet('models/churn/config', JSON.stringify(logisticModelConfig({ static: [worker.address] })), 0);
   await kv.compareAndSet('experiments/churn', JSON.stringify(EXPERIMENT), 0);
 });
 

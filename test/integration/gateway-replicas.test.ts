@@ -12,6 +12,7 @@ import { eventually } from '../support/load-generator.js';
 import { testGatewayConfig } from '../support/gateway-config.js';
 import { writeVersionArtifacts } from '../support/model-versions.js';
 import { startWorkerProcess, type WorkerProcess } from '../support/worker-process.js';
+import { logisticModelConfig } from '../support/logistic-model-config.js';
 
 const workers: WorkerProcess[] = [];
 const gateways: Gateway[] = [];
@@ -75,11 +76,7 @@ before(async () => {
   EXPERIMENT.variants[1]!.pool.static = [workers[1]!.address];
   const registryDir = mkdtempSync(join(tmpdir(), 'replicas-'));
   kv = new FileKvStore(registryDir);
-  await kv.compareAndSet('models/churn/config', JSON.stringify({
-    inputs: { a: { type: 'number' }, b: { type: 'number' }, c: { type: 'number' }, d: { type: 'number' } },
-    tensors: { features: { datatype: 'FP32', shape: [4], from: ['inputs.a', 'inputs.b', 'inputs.c', 'inputs.d'] } },
-    pool: { static: [workers[0]!.address] },
-  }), 0);
+  await kv.compareAndSet('models/churn/config', JSON.stringify(logisticModelConfig({ static: [workers[0]!.address] })), 0);
   await kv.compareAndSet('experiments/churn', JSON.stringify(EXPERIMENT), 0);
   for (let replica = 0; replica < 2; replica += 1) {
     // Each replica has its own process-local random source: only the record and the entity may make them agree.

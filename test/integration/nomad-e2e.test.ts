@@ -28,6 +28,7 @@ import { consumeUntil, type ConsumedEvent } from '../support/events-support.js';
 import { eventually } from '../support/load-generator.js';
 import { uniqueModelName, writeVersionArtifacts } from '../support/model-versions.js';
 import { runCli } from '../support/worker-process.js';
+import { logisticModelConfig } from '../support/logistic-model-config.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const DEPLOY_DIR = join(ROOT, 'deploy/nomad');
@@ -268,13 +269,7 @@ before(async () => {
       const configDir = mkdtempSync(join(tmpdir(), 'nomad-e2e-config-'));
       scratchDirs.push(configDir);
       const configFile = join(configDir, 'config.json');
-      writeFileSync(configFile, JSON.stringify({
-        entityKeys: ['userId'],
-        inputs: { a: { type: 'number' }, b: { type: 'number' }, c: { type: 'number' }, d: { type: 'number' } },
-        tensors: { features: { datatype: 'FP32', shape: [4], from: ['inputs.a', 'inputs.b', 'inputs.c', 'inputs.d'] } },
-        deadlineMs: 5_000,
-        pool: { deployment: 'a' },
-      }));
+      writeFileSync(configFile, JSON.stringify(logisticModelConfig({ deployment: 'a' }, { entityKeys: ['userId'], deadlineMs: 5_000 })));
       await cli(['models', 'configure', model, '--file', configFile]);
       await putKv(`experiments/${model}`, experiment);
     })(),

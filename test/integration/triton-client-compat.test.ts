@@ -13,6 +13,7 @@ import { LOGISTIC_BIAS, LOGISTIC_WEIGHTS } from '../fixtures/onnx/fixture-models
 import { freshFixtures } from '../support/fixtures-dir.js';
 import { eventually } from '../support/load-generator.js';
 import { startGatewayProcess, startWorkerProcess, type WorkerProcess } from '../support/worker-process.js';
+import { logisticModelConfig } from '../support/logistic-model-config.js';
 
 const CHECK_SCRIPT = fileURLToPath(new URL('../compat/triton_client_check.py', import.meta.url));
 const HTTP_CHECK_SCRIPT = fileURLToPath(new URL('../compat/triton_http_client_check.py', import.meta.url));
@@ -75,12 +76,7 @@ const EXPECTED_PROBABILITY = [expected([0.5, 1, 2, 0.1]), expected([1, 1, 1, 1])
 /** Gateway configs for the two models; v2 REST only needs the pool, the tensors serve v1. */
 async function writeConfigs(registryDir: string, logistic: WorkerProcess, integers: WorkerProcess): Promise<void> {
   const kv = new FileKvStore(registryDir);
-  await kv.compareAndSet('models/churn/config', JSON.stringify({
-    inputs: { a: { type: 'number' }, b: { type: 'number' }, c: { type: 'number' }, d: { type: 'number' } },
-    tensors: { features: { datatype: 'FP32', shape: [4], from: ['inputs.a', 'inputs.b', 'inputs.c', 'inputs.d'] } },
-    deadlineMs: 5_000,
-    pool: { static: [logistic.address] },
-  }), 0);
+  await kv.compareAndSet('models/churn/config', JSON.stringify(logisticModelConfig({ static: [logistic.address] }, { deadlineMs: 5_000 })), 0);
   await kv.compareAndSet('models/ints/config', JSON.stringify({
     inputs: { a: { type: 'integer' }, b: { type: 'integer' } },
     tensors: { counts: { datatype: 'INT32', shape: [2], from: ['inputs.a', 'inputs.b'] } },

@@ -10,7 +10,7 @@ import { createWorker, loadModelRuntime, WORKER_OPTIONS, type ModelRuntime, type
 import { Registry, type Histogram } from 'prom-client';
 import { eventually } from '../support/load-generator.js';
 import { uniqueModelName, writeVersionArtifacts } from '../support/model-versions.js';
-import { inferenceClient, unary, type CallError } from '../support/proto-client.js';
+import { inferenceClient, refusesNewCalls, unary, type CallError } from '../support/proto-client.js';
 
 // A worker in this process, serving the logistic-regression fixture through its real ONNX
 // runtime and real gRPC, following a deployment in a file registry so versions can be swapped.
@@ -258,17 +258,7 @@ test('stopping the worker while calls are queued behind a running one answers ev
   const answers = entries.map((entry) => infer(entry));
   await eventually('one call in the model, two queued', async () => current.calls.length === before + 1 && (await inflight()) === 3);
   const stopped = worker.stop();
-  await eventually('the worker refusing new calls', async () => {
-    const probe = inferenceClient(`127.0.0.1:${worker.port}`);
-    try {
-      await unary(probe, 'ServerLive', {}, 2_000);
-      return false;
-    } catch (error) {
-      return (error as CallError).code === status.UNAVAILABLE;
-    } finally {
-      probe.close();
-    }
-  });
+  await eventually('the worker refusing new calls', () => refusesNewCalls(`127.0.0.1:${worker.port}`));
   release();
   assert.deepEqual(await Promise.all(answers), expected);
   assert.deepEqual(current.calls.slice(before), [[1], [2, 3]], 'the queued calls ran as one batch after the shutdown began');

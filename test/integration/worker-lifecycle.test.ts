@@ -10,7 +10,7 @@ import { loadConfig } from '@infermesh/shared';
 import { Registry } from 'prom-client';
 import { freshFixtures } from '../support/fixtures-dir.js';
 import { eventually } from '../support/load-generator.js';
-import { healthClient, inferenceClient, unary, type CallError } from '../support/proto-client.js';
+import { healthClient, inferenceClient, refusesNewCalls, unary, type CallError } from '../support/proto-client.js';
 import { runCli, startWorkerProcess } from '../support/worker-process.js';
 
 const fixtures = freshFixtures();
@@ -165,17 +165,7 @@ describe('graceful shutdown', () => {
     await entered;
 
     const stopped = worker.stop().then(() => events.push('stopped'));
-    await eventually('new connections to be refused', async () => {
-      const newcomer = inferenceClient(address);
-      try {
-        await unary(newcomer, 'ServerLive', {}, 2_000);
-        return false;
-      } catch (error) {
-        return (error as CallError).code === status.UNAVAILABLE;
-      } finally {
-        newcomer.close();
-      }
-    });
+    await eventually('new connections to be refused', () => refusesNewCalls(address));
     assert.deepEqual(events, [], 'while the call is inside the model, it is neither answered nor cancelled, and stop() waits');
 
     releaseCall();

@@ -1,4 +1,4 @@
-import { credentials, loadPackageDefinition, type Client, type ServiceError, type Metadata } from '@grpc/grpc-js';
+import { credentials, loadPackageDefinition, status, type Client, type ServiceError, type Metadata } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { fileURLToPath } from 'node:url';
 
@@ -40,4 +40,17 @@ export function inferenceClient(address: string): Client {
 export function healthClient(address: string): Client {
   const Service = loadService('grpc/health/v1/health.proto', ['grpc', 'health', 'v1', 'Health']);
   return new Service(address, credentials.createInsecure());
+}
+
+/** Whether a new connection to `address` is refused (ServerLive answered UNAVAILABLE): how a stopping server turns newcomers away. */
+export async function refusesNewCalls(address: string): Promise<boolean> {
+  const probe = inferenceClient(address);
+  try {
+    await unary(probe, 'ServerLive', {}, 2_000);
+    return false;
+  } catch (error) {
+    return (error as CallError).code === status.UNAVAILABLE;
+  } finally {
+    probe.close();
+  }
 }

@@ -10,7 +10,7 @@ import { FULL_MODEL, kafkaEventArgs, ndjsonEventArgs, NO_EXPERIMENT_MODEL, RAW_M
 import { runGhz } from './ghz-load.js';
 import type { LoadResult } from './load-result.js';
 import { measureSeries, type MeasuredProcess, type SeriesPlan, type SeriesResult } from './measure-series.js';
-import type { BenchSettings, LoadKind } from './bench-settings.js';
+import { LOAD_KINDS, type BenchSettings, type LoadKind } from './bench-settings.js';
 import { primeGateway } from './prime-gateway.js';
 import { runVegeta } from './vegeta-load.js';
 import { runWrk, USER_PLACEHOLDER, type HttpTarget } from './wrk-load.js';
@@ -93,7 +93,12 @@ function httpLight(env: BenchEnvironment, target: HttpTarget, load: Exclude<Load
 
 /** Every HTTP load a front's main series runs: saturation, light, and light with the vCPUs awake. */
 function httpLoads(env: BenchEnvironment, target: HttpTarget): SeriesLoad[] {
-  return [httpSaturation(env, target), httpLight(env, target), httpLight(env, target, 'light-awake')];
+  return LOAD_KINDS.map((load) => (load === 'saturation' ? httpSaturation(env, target) : httpLight(env, target, load)));
+}
+
+/** The series a front's main measurement gives: one per load kind, in the order httpLoads runs them. */
+function everyLoad(id: string, front: string): Stage['series'] {
+  return LOAD_KINDS.map((load) => ({ id, front, load }));
 }
 
 function grpcLoad(env: BenchEnvironment, address: string, load: LoadKind): SeriesLoad {
@@ -129,6 +134,40 @@ async function startPrimedGateway(env: BenchEnvironment, name: string, args: rea
   return gateway;
 }
 
+/** What a predict stage measures, apart from the load: the series and what each of its measurements also records. */
+interface PredictStage {
+  name: string;
+  id: string;
+  front: string;
+  /** The model whose `/v1/models/{model}/predict` the load posts to. */
+  model: string;
+  unavailable?: string;
+  start(): Promise<Served>;
+  /** The processes whose CPU is measured, the metrics read and whether events are expected, given the started front. */
+  measured(front: Served): Omit<SeriesPlan, 'id' | 'front' | 'load' | 'warmUp' | 'measure'>;
+}
+
+/** A stage that starts an HTTP front and measures its /v1 predict under every HTTP load. */
+function predictStage(env: BenchEnvironment, stage: PredictStage): Stage {
+  return {
+    name: stage.name,
+    series: everyLoad(stage.id, stage.front),
+    ...(stage.unavailable === undefined ? {} : { unavailable: stage.unavailable }),
+    run: (round, onResult) =>
+      withFront(
+        env,
+        () => stage.start(),
+        (front) => {
+          const to = target(env, front.port, `/v1/models/${stage.model}/predict`, PREDICT_BODY);
+          const common = { id: stage.id, front: stage.front, ...stage.measured(front) };
+          return httpLoads(env, to).map((load) => ({ ...common, ...load }));
+        },
+        round,
+        onResult,
+      ),
+  };
+}
+
 /** Every stage, in the order they run within a round: the naive hop, the gateway with events on and off back to back, so the pairs compared see the same machine. */
 export function frontsStages(env: BenchEnvironment): Stage[] {
   const worker: MeasuredProcess = { role: 'worker', pid: env.worker.process.pid };
@@ -151,34 +190,18 @@ export function frontsStages(env: BenchEnvironment): Stage[] {
   const noExperiment = `gateway /v1 predict without an experiment: validation, enrichment (cached), ${eventsLabel}`;
   const v2Rest = 'gateway /v2 infer (Open Inference REST; no enrichment, no experiment)';
   return [
-    {
+    // At light load as well: what one HTTP request costs in latency on this machine, with the same client as the gateway's light series.
+    predictStage(env, {
       name: 'plain node:http',
-      series: [
-        { id: 'plain-http', front: 'plain node:http answering a constant', load: 'saturation' },
-        // At light load: what one HTTP request costs in latency on this machine, with the same client as the gateway's light series.
-        { id: 'plain-http', front: 'plain node:http answering a constant', load: 'light' },
-        { id: 'plain-http', front: 'plain node:http answering a constant', load: 'light-awake' },
-      ],
-      run: (round, onResult) =>
-        withFront(
-          env,
-          () => startCompiledFront(env.context, 'plain node:http', 'plain-http-front.js'),
-          (front) => {
-            const to = target(env, front.port, `/v1/models/${env.workerModel}/predict`, PREDICT_BODY);
-            const common = { id: 'plain-http', front: 'plain node:http answering a constant', processes: [frontOf(front), worker] };
-            return httpLoads(env, to).map((load) => ({ ...common, ...load }));
-          },
-          round,
-          onResult,
-        ),
-    },
+      id: 'plain-http',
+      front: 'plain node:http answering a constant',
+      model: env.workerModel,
+      start: () => startCompiledFront(env.context, 'plain node:http', 'plain-http-front.js'),
+      measured: (front) => ({ processes: [frontOf(front), worker] }),
+    }),
     {
       name: 'worker, direct gRPC',
-      series: [
-        { id: 'worker-grpc', front: workerFront, load: 'saturation' },
-        { id: 'worker-grpc', front: workerFront, load: 'light' },
-        { id: 'worker-grpc', front: workerFront, load: 'light-awake' },
-      ],
+      series: everyLoad('worker-grpc', workerFront),
       run: async (round, onResult) => {
         for (const load of env.settings.loads) {
           onResult(await measureSeries({ id: 'worker-grpc', front: workerFront, processes: [worker], ...workerMetrics, ...grpcLoad(env, workerAddress, load) }, round));
@@ -206,53 +229,27 @@ export function frontsStages(env: BenchEnvironment): Stage[] {
           onResult,
         ),
     },
-    {
+    predictStage(env, {
       name: 'naive express + grpc-js',
-      series: [
-        { id: 'naive-express-grpc', front: 'naive express + one grpc-js ModelInfer per request', load: 'saturation' },
-        { id: 'naive-express-grpc', front: 'naive express + one grpc-js ModelInfer per request', load: 'light' },
-        { id: 'naive-express-grpc', front: 'naive express + one grpc-js ModelInfer per request', load: 'light-awake' },
-      ],
-      run: (round, onResult) =>
-        withFront(
-          env,
-          () => startCompiledFront(env.context, 'naive express front', 'naive-express-front.js', [workerAddress, PROTO_DIR]),
-          (front) => {
-            const to = target(env, front.port, `/v1/models/${env.workerModel}/predict`, PREDICT_BODY);
-            const common = { id: 'naive-express-grpc', front: 'naive express + one grpc-js ModelInfer per request', processes: [frontOf(front), worker], ...workerMetrics };
-            return httpLoads(env, to).map((load) => ({ ...common, ...load }));
-          },
-          round,
-          onResult,
-        ),
-    },
-    {
+      id: 'naive-express-grpc',
+      front: 'naive express + one grpc-js ModelInfer per request',
+      model: env.workerModel,
+      start: () => startCompiledFront(env.context, 'naive express front', 'naive-express-front.js', [workerAddress, PROTO_DIR]),
+      measured: (front) => ({ processes: [frontOf(front), worker], ...workerMetrics }),
+    }),
+    predictStage(env, {
       name: 'gateway, events on (Kafka)',
-      series: [
-        { id: 'gateway-full-events-on', front: fullOn, load: 'saturation' },
-        { id: 'gateway-full-events-on', front: fullOn, load: 'light' },
-        { id: 'gateway-full-events-on', front: fullOn, load: 'light-awake' },
-      ],
+      id: 'gateway-full-events-on',
+      front: fullOn,
+      model: FULL_MODEL,
       ...(kafkaUnavailable === undefined ? {} : { unavailable: kafkaUnavailable }),
-      run: (round, onResult) =>
-        withFront(
-          env,
-          () => startPrimedGateway(env, 'gateway events-on', kafkaArgs ?? [], [FULL_MODEL]),
-          (front) => {
-            const to = target(env, front.port, `/v1/models/${FULL_MODEL}/predict`, PREDICT_BODY);
-            const common = { id: 'gateway-full-events-on', front: fullOn, processes: [frontOf(front), worker, features, ...kafkaProcess], gatewayMetricsUrl: `http://127.0.0.1:${front.port}/metrics`, ...workerMetrics, expectEvents: true };
-            return httpLoads(env, to).map((load) => ({ ...common, ...load }));
-          },
-          round,
-          onResult,
-        ),
-    },
+      start: () => startPrimedGateway(env, 'gateway events-on', kafkaArgs ?? [], [FULL_MODEL]),
+      measured: (front) => ({ processes: [frontOf(front), worker, features, ...kafkaProcess], gatewayMetricsUrl: `http://127.0.0.1:${front.port}/metrics`, ...workerMetrics, expectEvents: true }),
+    }),
     {
       name: 'gateway, events off',
       series: [
-        { id: 'gateway-full-events-off', front: fullOff, load: 'saturation' },
-        { id: 'gateway-full-events-off', front: fullOff, load: 'light' },
-        { id: 'gateway-full-events-off', front: fullOff, load: 'light-awake' },
+        ...everyLoad('gateway-full-events-off', fullOff),
         { id: 'gateway-no-experiment', front: noExperiment, load: 'saturation' },
         { id: 'gateway-v2-rest', front: v2Rest, load: 'saturation' },
       ],

@@ -2,6 +2,7 @@
 import { execFileSync } from 'node:child_process';
 import { FileKvStore } from '@infermesh/shared';
 import { CLI_MAIN } from './front-launchers.js';
+import { logisticModelConfig } from '../../../test/support/logistic-model-config.js';
 
 /** Gateway model with the full path: validation, enrichment, a 2-variant Thompson experiment. */
 export const FULL_MODEL = 'm';
@@ -41,13 +42,7 @@ export async function writeGatewayRegistry(registryDir: string, workerModel: str
     deadlineMs: PREDICTION_DEADLINE_MS,
     pool,
   };
-  const raw = {
-    workerModel,
-    inputs: { a: { type: 'number' }, b: { type: 'number' }, c: { type: 'number' }, d: { type: 'number' } },
-    tensors: { features: { datatype: 'FP32', shape: [4], from: ['inputs.a', 'inputs.b', 'inputs.c', 'inputs.d'] } },
-    deadlineMs: PREDICTION_DEADLINE_MS,
-    pool,
-  };
+  const raw = logisticModelConfig(pool, { workerModel, deadlineMs: PREDICTION_DEADLINE_MS });
   const experiment = {
     entityKey: 'userId',
     policy: { type: 'thompson', reward: 'binary' },

@@ -7,6 +7,7 @@ import { parseExperimentConfig, type ExperimentConfig } from '../config/experime
 import { parseExperimentRecord, type ExperimentRecord } from '../records/experiment-record.js';
 import { bandAt, layoutShares } from '../records/traffic-layout.js';
 import type { ExperimentPolicy } from '../policy/policy-types.js';
+import { armsArbitrary, policyArbitrary, type ArbitraryArm } from '../policy/policy-arbitraries.fixture.js';
 import { seededRandom } from '../policy/random-source.js';
 import { assignVariant, entityPosition } from './assign-variant.js';
 
@@ -107,31 +108,6 @@ test('sticky windows are offset per entity: a window boundary reshuffles a small
 });
 
 /** Any policy a config may hold, with arms of any weight, state and evidence (some combinations are invalid). */
-const policyArbitrary: fc.Arbitrary<ExperimentPolicy> = fc.oneof(
-  fc.constant<ExperimentPolicy>({ type: 'weighted' }),
-  fc
-    .record({ reward: fc.constantFrom('binary' as const, 'continuous' as const), minShare: fc.double({ min: 0, max: 0.4, noNaN: true }), minTrials: fc.integer({ min: 0, max: 150 }) })
-    .map((settings): ExperimentPolicy => ({ type: 'thompson', ...settings })),
-);
-/** One arm of an arbitrary experiment: its config and its evidence. */
-interface ArbitraryArm {
-  enabled: boolean;
-  role: 'live' | 'shadow';
-  weight: number | undefined;
-  trials: number;
-  rate: number;
-}
-const armsArbitrary: fc.Arbitrary<ArbitraryArm[]> = fc.array(
-  fc.record({
-    enabled: fc.boolean(),
-    role: fc.constantFrom('live' as const, 'shadow' as const),
-    weight: fc.option(fc.integer({ min: 0, max: 100 }), { nil: undefined }),
-    trials: fc.integer({ min: 0, max: 400 }),
-    rate: fc.double({ min: 0, max: 1, noNaN: true }),
-  }),
-  { minLength: 1, maxLength: 6 },
-);
-
 /** A config and its first record from arbitrary arms; undefined when the combination is one the policy refuses. */
 function arbitraryExperiment(policy: ExperimentPolicy, arms: readonly ArbitraryArm[]): { config: ExperimentConfig; record: ExperimentRecord } | undefined {
   const config: ExperimentConfig = {

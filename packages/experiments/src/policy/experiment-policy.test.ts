@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 import { InfermeshError } from '@infermesh/shared/errors';
 import { probabilityBest, shareReport, type ExperimentPolicy, type ShareOptions, type ThompsonPolicy, type VariantPolicyInput } from './experiment-policy.js';
+import { armsArbitrary, policyArbitrary } from './policy-arbitraries.fixture.js';
 import type { RandomSource } from './random-source.js';
 import { seededRandom } from './random-source.js';
 
@@ -17,23 +18,7 @@ const isInvalidConfig = (error: unknown) => error instanceof InfermeshError && e
 /** The traffic shares a record publishes (how requests are routed is assignment's test). */
 const sharesOf = (policy: ExperimentPolicy, variants: readonly VariantPolicyInput[], rng: RandomSource, options: ShareOptions = {}) => shareReport(policy, variants, rng, options).shares;
 
-const policyArbitrary: fc.Arbitrary<ExperimentPolicy> = fc.oneof(
-  fc.constant<ExperimentPolicy>({ type: 'weighted' }),
-  fc.record({ reward: fc.constantFrom('binary' as const, 'continuous' as const), minShare: fc.double({ min: 0, max: 0.4, noNaN: true }), minTrials: fc.integer({ min: 0, max: 150 }) }).map((settings) => thompson(settings)),
-);
-
-const variantsArbitrary = fc
-  .array(
-    fc.record({
-      enabled: fc.boolean(),
-      role: fc.constantFrom('live' as const, 'shadow' as const),
-      weight: fc.option(fc.integer({ min: 0, max: 100 }), { nil: undefined }),
-      trials: fc.integer({ min: 0, max: 400 }),
-      rate: fc.double({ min: 0, max: 1, noNaN: true }),
-    }),
-    { minLength: 1, maxLength: 6 },
-  )
-  .map((specs) => specs.map(({ enabled, role, weight, trials, rate }, index) => ({ name: `v${index}`, enabled, role, ...(weight === undefined ? {} : { weight }), stats: binary(trials, Math.round(trials * rate)) })));
+const variantsArbitrary = armsArbitrary.map((specs) => specs.map(({ enabled, role, weight, trials, rate }, index) => ({ name: `v${index}`, enabled, role, ...(weight === undefined ? {} : { weight }), stats: binary(trials, Math.round(trials * rate)) })));
 
 /** Whether eligibleVariants should accept the combination, decided independently of it. */
 function acceptable(policy: ExperimentPolicy, variants: readonly VariantPolicyInput[]): boolean {

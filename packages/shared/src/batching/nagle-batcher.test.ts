@@ -11,17 +11,23 @@ interface Item {
   weight?: number;
 }
 
+/** What every batcher of these tests shares: batches of weight 4 per key, an item weighing 1 unless it says, the real clock. */
+const COMMON_OPTIONS = {
+  maxWeight: 4,
+  handOffOnEnd: false,
+  batching: () => true,
+  weightOf: (item: Item) => item.weight ?? 1,
+  keyOf: (item: Item) => item.key ?? 'k',
+  now: () => performance.now(),
+} satisfies Partial<NagleBatcherOptions<Item, string>>;
+
 /** A batcher whose batches answer each item with its id once the test ends them (or fail, if told to). */
 function harness(overrides: Partial<NagleBatcherOptions<Item, string>> = {}) {
   const batches: { ids: string[]; end: (failure?: Error) => void }[] = [];
   const batcher = new NagleBatcher<Item, string>({
-    maxWeight: 4,
+    ...COMMON_OPTIONS,
     maxDelayMs: 60_000,
     capacity: () => 1,
-    handOffOnEnd: false,
-    batching: () => true,
-    weightOf: (item) => item.weight ?? 1,
-    keyOf: (item) => item.key ?? 'k',
     run: (members: BatchMember<Item, string>[]) =>
       new Promise<void>((resolve, reject) => {
         batches.push({
@@ -35,7 +41,6 @@ function harness(overrides: Partial<NagleBatcherOptions<Item, string>> = {}) {
           },
         });
       }),
-    now: () => performance.now(),
     ...overrides,
   });
   const ids = () => batches.map((batch) => batch.ids);
@@ -179,13 +184,9 @@ test('a batch that fails rejects exactly its own unsettled items, whatever the i
       const batchOf = new Map<string, number>();
       let runs = 0;
       const batcher = new NagleBatcher<Item, string>({
-        maxWeight: 4,
+        ...COMMON_OPTIONS,
         maxDelayMs: 1,
         capacity: () => 2,
-        handOffOnEnd: false,
-        batching: () => true,
-        weightOf: (item) => item.weight!,
-        keyOf: (item) => item.key!,
         run: async (members) => {
           const index = runs++;
           for (const member of members) batchOf.set(member.item.id, index);
@@ -197,7 +198,6 @@ test('a batch that fails rejects exactly its own unsettled items, whatever the i
           }
           for (const member of members) member.resolve(member.item.id);
         },
-        now: () => performance.now(),
       });
       plan.forEach((item, index) => settled.push(Promise.allSettled([batcher.submit({ id: `i${index}`, ...item })]).then(([result]) => result!)));
       const results = await Promise.all(settled);

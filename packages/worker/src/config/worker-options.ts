@@ -1,6 +1,6 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { consulClientOptions, DEFAULT_KV_PREFIX, EVENT_OPTIONS, InfermeshError, LOG_LEVELS, type EventsConfig, type OptionSpec } from '@infermesh/shared';
+import { consulClientOptions, EVENT_OPTIONS, InfermeshError, SHARED_OPTIONS, type EventsConfig, type LOG_LEVELS, type OptionSpec } from '@infermesh/shared';
 import { ARTIFACT_FORMATS, type ArtifactFormat } from '../artifacts/artifact-format.js';
 import { DEFAULT_MAX_BATCH_SIZE, DEFAULT_MAX_QUEUE_DELAY_MS, MAX_BATCH_SIZE_LIMIT, MAX_QUEUE_DELAY_LIMIT_MS } from '../batching/dynamic-batcher.js';
 
@@ -58,10 +58,10 @@ const SHA256_PATTERN = /^[0-9a-f]{64}$/i;
 export const WORKER_OPTIONS: readonly OptionSpec[] = [
   { key: 'model', flag: 'model', env: 'INFERMESH_MODEL', type: 'string', required: true, description: 'Name of the model this worker serves' },
   { key: 'deployment', flag: 'deployment', env: 'INFERMESH_DEPLOYMENT', type: 'string', description: 'Follow this deployment in the registry and hot-reload the version it names' },
-  { key: 'consul', flag: 'consul', env: 'CONSUL_HTTP_ADDR', type: 'string', description: 'Consul HTTP address (registry and catalog), e.g. http://127.0.0.1:8500' },
-  { key: 'consulToken', flag: 'consul-token', env: 'CONSUL_HTTP_TOKEN', type: 'string', description: 'Consul ACL token' },
+  { ...SHARED_OPTIONS.consul, description: 'Consul HTTP address (registry and catalog), e.g. http://127.0.0.1:8500' },
+  SHARED_OPTIONS.consulToken,
   { key: 'registryDir', flag: 'registry-dir', env: 'INFERMESH_REGISTRY_DIR', type: 'string', description: 'Directory registry (the embedded default) when Consul is not used' },
-  { key: 'kvPrefix', flag: 'kv-prefix', env: 'INFERMESH_KV_PREFIX', type: 'string', default: DEFAULT_KV_PREFIX, description: 'Consul KV prefix of the registry' },
+  SHARED_OPTIONS.kvPrefix,
   { key: 'register', flag: 'register', env: 'INFERMESH_REGISTER', type: 'boolean', default: false, description: 'Register in the Consul catalog as infermesh-worker with a gRPC health check' },
   { key: 'advertiseAddress', flag: 'advertise-address', env: 'INFERMESH_ADVERTISE_ADDRESS', type: 'string', description: 'Address registered in Consul; default --host, or 127.0.0.1 when --host is 0.0.0.0' },
   { key: 'version', flag: 'version', env: 'INFERMESH_MODEL_VERSION', type: 'string', description: 'Static mode: version of the artifact served (with --artifact and --sha256)' },
@@ -76,7 +76,7 @@ export const WORKER_OPTIONS: readonly OptionSpec[] = [
   { key: 'port', flag: 'port', env: 'INFERMESH_WORKER_PORT', type: 'integer', minimum: 0, maximum: 65535, default: DEFAULT_WORKER_PORT, description: 'gRPC port (0 = any free port)' },
   { key: 'metricsHost', flag: 'metrics-host', env: 'INFERMESH_METRICS_HOST', type: 'string', default: '0.0.0.0', description: 'Address the /metrics endpoint binds' },
   { key: 'metricsPort', flag: 'metrics-port', env: 'INFERMESH_METRICS_PORT', type: 'integer', minimum: 0, maximum: 65535, default: DEFAULT_METRICS_PORT, description: 'Port of the Prometheus /metrics endpoint (0 = any free port)' },
-  { key: 'logLevel', flag: 'log-level', env: 'INFERMESH_LOG_LEVEL', type: 'string', values: LOG_LEVELS, default: 'info', description: 'Lowest log level written' },
+  SHARED_OPTIONS.logLevel,
   { key: 'shutdownGraceMs', flag: 'shutdown-grace-ms', env: 'INFERMESH_SHUTDOWN_GRACE_MS', type: 'integer', minimum: 0, default: DEFAULT_SHUTDOWN_GRACE_MS, description: 'Milliseconds in-flight calls may take to finish after SIGTERM' },
   { key: 'maxMessageBytes', flag: 'max-message-bytes', env: 'INFERMESH_MAX_MESSAGE_BYTES', type: 'integer', minimum: 1024, default: DEFAULT_MAX_MESSAGE_BYTES, description: 'Largest gRPC message received or sent, bytes' },
   { key: 'onnxIntraOpThreads', flag: 'onnx-threads', env: 'INFERMESH_ONNX_THREADS', type: 'integer', minimum: 0, default: 1, description: 'Threads one ONNX inference may use (0 = onnxruntime decides); 1 suits many small concurrent calls' },

@@ -4,7 +4,7 @@ import { InfermeshError } from '@infermesh/shared/errors';
 import { POOL_CONFIG_SCHEMA, type PoolConfig } from '@infermesh/shared/pools';
 import { parseValidatedJson } from '@infermesh/shared/validation';
 import { checkPrior } from '../policy/posteriors.js';
-import type { ExperimentPolicy, RewardBounds } from '../policy/policy-types.js';
+import { weightOf, type ExperimentPolicy, type RewardBounds } from '../policy/policy-types.js';
 
 /** One arm of an experiment: a model deployment (or fixed workers) that serves a share of traffic. */
 export interface VariantConfig {
@@ -131,6 +131,10 @@ export function parseExperimentConfig(model: string, text: string): ExperimentCo
   if (names.size !== variants.length) throw new InfermeshError('INVALID_CONFIG', `experiment of model '${model}' names a variant twice`);
   if (!variants.some((variant) => variant.enabled && variant.role === 'live')) {
     throw new InfermeshError('INVALID_CONFIG', `experiment of model '${model}' has no enabled live variant: clients would get no answer`);
+  }
+  // Weights split traffic under a weighted policy and during a Thompson warm-up: all 0 (say, after the kill switch took the only weighted variant) would route nobody.
+  if (!(variants.filter((variant) => variant.enabled && variant.role === 'live').reduce((sum, variant) => sum + weightOf(variant), 0) > 0)) {
+    throw new InfermeshError('INVALID_CONFIG', `experiment of model '${model}': the enabled live variants all have weight 0, so no request could be routed; give one a weight above 0`);
   }
   const policy = raw.policy.type === 'thompson' ? { minShare: 0.01, minTrials: 100, ...raw.policy } : raw.policy;
   const range = (raw.policy as { rewardRange?: RewardRange }).rewardRange;

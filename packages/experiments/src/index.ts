@@ -33,7 +33,9 @@ export {
   shareReport,
   probabilityBest,
   shadowVariants,
+  posteriorModelOf,
   type ShareOptions,
+  type ShareReport,
   type VariantRole,
   type VariantPolicyInput,
   type WeightedPolicy,
@@ -64,3 +66,5 @@ export { computeRecord, RECORD_SHARE_SAMPLES, MIN_LAYOUT_CHANGE, totalVariation,
 export { relayout, contiguousLayout, layoutShares, bandAt, checkLayout, MAX_LAYOUT_BANDS, type TrafficLayout, type LayoutBand } from './records/traffic-layout.js';
 export { RecordStore, type RecordSource } from './records/record-store.js';
 export { assignVariant, entityPosition, effectiveShares, warmUpLayout, type Assignment, type AssignmentKey } from './assignment/assign-variant.js';
+export { describePosterior, summarizePosterior, CREDIBLE_LEVEL, type PosteriorDescriptor, type PosteriorSummary } from './statistics/posterior-summary.js';
+export { betaQuantile, studentTQuantile, regularizedIncompleteBeta, logGamma } from './statistics/incomplete-beta.js';

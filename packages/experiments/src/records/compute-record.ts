@@ -1,7 +1,9 @@
 import type { ExperimentConfig } from '../config/experiment-config.js';
 import type { ExperimentRecord, RecordVariant } from './experiment-record.js';
 import { layoutShares, relayout } from './traffic-layout.js';
-import { shareReport } from '../policy/experiment-policy.js';
+import { posteriorModelOf, shareReport } from '../policy/experiment-policy.js';
+import { posteriorFor } from '../policy/posteriors.js';
+import { summarizePosterior } from '../statistics/posterior-summary.js';
 import type { VariantPolicyInput } from '../policy/policy-types.js';
 import { seededRandom } from '../policy/random-source.js';
 import { EMPTY_STATISTICS } from '../policy/variant-statistics.js';
@@ -31,7 +33,8 @@ export interface RecordInputs {
 
 /**
  * The next record of a model: shares under the policy (weights, or floored Thompson
- * P(best) after the warm-up), P(best), and a layout moved minimally from the previous one.
+ * P(best) after the warm-up), P(best) and expected loss, each variant's posterior mean,
+ * 95 % interval and descriptor, and a layout moved minimally from the previous one.
  * Deterministic: the Monte Carlo draws are seeded by model and sequence, so recomputing a
  * record from the same inputs gives the same record. Variants counted but no longer in the
  * experiment keep an entry (their evidence is reported) and get no traffic.
@@ -47,13 +50,14 @@ export function computeRecord(inputs: RecordInputs): ExperimentRecord {
     stats: statistics[variant.name] ?? EMPTY_STATISTICS,
   }));
   const options = { samples: inputs.samples ?? RECORD_SHARE_SAMPLES };
-  const { shares, probabilityBest: best } = shareReport(experiment.policy, policyInputs, seededRandom(`${model}|${sequence}`), options);
+  const { shares, probabilityBest: best, expectedLoss } = shareReport(experiment.policy, policyInputs, seededRandom(`${model}|${sequence}`), options);
   const order = experiment.variants.map((variant) => variant.name);
   const targets = new Map(order.map((name) => [name, shares[name] ?? 0] as const).filter(([, share]) => share > 0));
   const moved = previous === undefined ? 1 : totalVariation(layoutShares(previous.layout), targets);
   const layout = moved < MIN_LAYOUT_CHANGE ? previous!.layout : relayout(previous?.layout, targets, order);
   const widths = layoutShares(layout);
 
+  const rewardModel = posteriorModelOf(experiment.policy);
   const variants: Record<string, RecordVariant> = {};
   for (const name of new Set([...order, ...Object.keys(statistics)])) {
     const stats = statistics[name] ?? { ...EMPTY_STATISTICS, updatedAt: now };
@@ -64,6 +68,8 @@ export function computeRecord(inputs: RecordInputs): ExperimentRecord {
       updatedAt: Math.round(stats.updatedAt),
       share: widths.get(name) ?? 0,
       probabilityBest: best[name] ?? 0,
+      expectedLoss: expectedLoss[name] ?? 0,
+      ...summarizePosterior(posteriorFor(rewardModel, stats)),
     };
   }
   return { model, sequence, generatedAt: Math.round(now), variants, layout };

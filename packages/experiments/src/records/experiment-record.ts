@@ -2,6 +2,7 @@ import { Ajv } from 'ajv';
 import { NAME_PATTERN } from '@infermesh/shared/contract';
 import { InfermeshError } from '@infermesh/shared/errors';
 import { checkValidatedJson, parseValidatedJson } from '@infermesh/shared/validation';
+import type { PosteriorDescriptor } from '../statistics/posterior-summary.js';
 import { checkLayout, type TrafficLayout } from './traffic-layout.js';
 
 /** What the record says about one variant: its evidence, its share of live traffic and its chance of being best. */
@@ -16,6 +17,14 @@ export interface RecordVariant {
   readonly share: number;
   /** Posterior probability that its mean reward is the highest. */
   readonly probabilityBest: number;
+  /** E[max_j θ_j − θ_this] over the enabled live variants: the reward given up by choosing it (absent in records of older aggregators). */
+  readonly expectedLoss?: number;
+  /** Posterior mean of the reward. */
+  readonly mean?: number;
+  /** 95 % credible interval of the mean. */
+  readonly interval?: readonly [number, number];
+  /** The distribution of the mean (Beta for binary rewards, the Student-t marginal under Normal–Gamma). */
+  readonly posterior?: PosteriorDescriptor;
 }
 
 /**

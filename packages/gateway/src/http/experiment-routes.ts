@@ -1,6 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import { InfermeshError, type KvStore, type Logger } from '@infermesh/shared';
-import { effectiveShares, layoutShares, parseExperimentConfig, posteriorFor, posteriorMean, warmUpLayout, type RecordSource, type RewardModel } from '@infermesh/experiments';
+import { effectiveShares, layoutShares, parseExperimentConfig, posteriorFor, posteriorModelOf, summarizePosterior, warmUpLayout, type RecordSource, type RecordVariant } from '@infermesh/experiments';
 import type { ModelCatalog } from '../models/model-catalog.js';
 import type { ServedModel } from '../models/served-model.js';
 
@@ -43,7 +43,7 @@ export function describeExperiment(model: ServedModel, dependencies: Pick<Experi
   const recordWidths = record === undefined ? undefined : layoutShares(record.layout);
   const fromRecord = recordWidths !== undefined && [...routable].some((name) => (recordWidths.get(name) ?? 0) > 0);
   const shares = effectiveShares(fromRecord ? record!.layout : warmUpLayout(experiment, [...routable]), routable);
-  const rewardModel = (experiment.policy.type === 'thompson' ? experiment.policy : { reward: experiment.policy.reward ?? 'continuous' }) as RewardModel;
+  const rewardModel = posteriorModelOf(experiment.policy);
   return {
     model: model.name,
     revision: dependencies.catalog.experimentRevision(model.name) ?? null,
@@ -53,8 +53,9 @@ export function describeExperiment(model: ServedModel, dependencies: Pick<Experi
     shadow: experiment.shadow,
     record: fromRecord ? { sequence: record!.sequence, generatedAt: record!.generatedAt, ageSeconds: Math.max(0, (dependencies.now() - record!.generatedAt) / 1000) } : null,
     variants: experiment.variants.map((variant) => {
-      const stats = record?.variants[variant.name] ?? { trials: 0, rewardSum: 0, rewardSumSquares: 0, probabilityBest: 0 };
-      const posterior = posteriorFor(rewardModel, stats);
+      const stats: Partial<RecordVariant> & Pick<RecordVariant, 'trials' | 'rewardSum' | 'rewardSumSquares' | 'probabilityBest'> = record?.variants[variant.name] ?? { trials: 0, rewardSum: 0, rewardSumSquares: 0, probabilityBest: 0 };
+      // A record of an older aggregator lacks the summary: the same numbers from its evidence.
+      const summary = stats.posterior !== undefined && stats.interval !== undefined && stats.mean !== undefined ? { mean: stats.mean, interval: stats.interval, posterior: stats.posterior } : summarizePosterior(posteriorFor(rewardModel, stats));
       return {
         name: variant.name,
         role: variant.role,
@@ -62,9 +63,12 @@ export function describeExperiment(model: ServedModel, dependencies: Pick<Experi
         trials: stats.trials,
         rewards: stats.rewardSum,
         rewardMean: stats.trials > 0 ? stats.rewardSum / stats.trials : null,
-        posterior,
-        posteriorMean: posteriorMean(posterior),
+        posterior: summary.posterior,
+        posteriorMean: summary.mean,
+        mean: summary.mean,
+        interval: summary.interval,
         probabilityBest: stats.probabilityBest,
+        expectedLoss: stats.expectedLoss ?? null,
         share: shares.get(variant.name) ?? 0,
       };
     }),

@@ -59,7 +59,22 @@ export {
   type RewardRange,
 } from './config/experiment-config.js';
 export { evidenceOf, type Evidence } from './evidence/event-evidence.js';
-export { VariantCounts, type CountedVariant, type CountsByModel } from './evidence/variant-counts.js';
+export { VariantCounts, countEvidence, type CountedVariant, type CountsByModel } from './evidence/variant-counts.js';
+export {
+  emptyMeasures,
+  addOutcome,
+  combineMeasures,
+  latencyBucket,
+  latencyBound,
+  latencyQuantile,
+  summarizeMeasures,
+  LATENCY_BUCKETS,
+  LATENCY_BUCKETS_PER_DOUBLING,
+  LATENCY_FIRST_BOUND_MS,
+  type GuardrailMeasures,
+  type MeasuredSummary,
+  type PredictionOutcome,
+} from './evidence/guardrail-measures.js';
 export { mergeCounts } from './evidence/merge-counts.js';
 export { parseExperimentRecord, checkExperimentRecord, EXPERIMENT_RECORD_SCHEMA, type ExperimentRecord, type RecordVariant } from './records/experiment-record.js';
 export { computeRecord, RECORD_SHARE_SAMPLES, MIN_LAYOUT_CHANGE, totalVariation, type RecordInputs } from './records/compute-record.js';

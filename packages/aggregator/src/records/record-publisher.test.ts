@@ -20,12 +20,15 @@ after(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true }))
 const EXPERIMENT = parseExperimentConfig('m', JSON.stringify({ entityKey: 'userId', policy: { type: 'thompson', reward: 'binary', minShare: 0.05, minTrials: 10 }, variants: [{ name: 'a', pool: { static: ['w:1'] } }, { name: 'b', pool: { static: ['w:1'] } }] }));
 
 /** Stores one partition's counts the way an owner does. */
-async function storePartition(kv: KvStore, topic: string, partition: number, events: [kind: 'trial' | 'reward', variant: string, reward: number][]): Promise<void> {
+async function storePartition(kv: KvStore, topic: string, partition: number, events: [kind: 'trial' | 'reward' | 'answered' | 'default' | 'error', variant: string, value: number][], index = 0): Promise<void> {
   const tally = new PartitionTally({ topic, partition, snapshot: { offset: '0', newest: { trial: null, reward: null }, counts: {} }, windowMs: { trial: 1e9, reward: 1e9 }, maxIds: 1e6, discountFor: () => undefined });
-  events.forEach(([kind, variant, reward], offset) =>
-    tally.apply({ offset: String(offset), timestampMs: T0 + offset, eventTimeMs: T0 + offset, evidence: kind === 'trial' ? { kind, predictionId: `${topic}${partition}-${offset}`, model: 'm', variant } : { kind, predictionId: `${topic}${partition}-${offset}`, model: 'm', variant, reward } }),
-  );
-  await new PartitionStateStore(kv, 'g', 'writer', () => T0).write(topic, partition, tally.snapshot(), 0);
+  events.forEach(([kind, variant, value], offset) => {
+    const predictionId = `${topic}${partition}-${offset}`;
+    const evidence =
+      kind === 'trial' ? { kind, predictionId, model: 'm', variant } : kind === 'reward' ? { kind, predictionId, model: 'm', variant, reward: value } : { kind: 'trial' as const, predictionId, model: 'm', variant, counted: kind === 'answered', outcome: kind, latencyMs: value };
+    tally.apply({ offset: String(offset), timestampMs: T0 + offset, eventTimeMs: T0 + offset, evidence });
+  });
+  await new PartitionStateStore(kv, 'g', 'writer', () => T0).write(topic, partition, tally.snapshot(), index);
 }
 
 function setup(kv: KvStore, discount?: Discount) {
@@ -146,4 +149,25 @@ test('a record another instance published first is a conflict, not a failure; an
   assert.equal(await value('infermesh_aggregator_records_published_total', { model: 'm' }), 2);
   assert.equal((await read(file)).sequence, winner.sequence);
   assert.equal(await value('infermesh_aggregator_record_age_seconds', { model: 'm' }), 0);
+});
+
+test('guardrail measures of every partition are summed into the record, and a change in them alone is a new record', async () => {
+  const kv = fileKv();
+  await storePartition(kv, 'x.predictions', 0, [['answered', 'a', 10], ['answered', 'a', 20], ['default', 'b', 300]]);
+  await storePartition(kv, 'x.predictions', 1, [['error', 'b', 5], ['answered', 'b', 10]]);
+  const { publisher, tick } = setup(kv);
+  await publisher.publishAll();
+  const first = await read(kv);
+  assert.deepEqual({ ...first.variants.a!.measured, p99LatencyMs: null }, { predictions: 2, errors: 0, defaults: 0, p99LatencyMs: null });
+  assert.deepEqual({ ...first.variants.b!.measured, p99LatencyMs: null }, { predictions: 3, errors: 1, defaults: 1, p99LatencyMs: null });
+  assert.ok(first.variants.b!.measured!.p99LatencyMs! > 250, 'the slow default output is the p99');
+  assert.equal(first.variants.b!.trials, 1, 'only the rewardable answer is a trial');
+  // One more default output on b: no trial changed, but the guardrails' numbers did.
+  const entry = (await kv.get('aggregator/g/partitions/x.predictions/1'))!;
+  await storePartition(kv, 'x.predictions', 1, [['error', 'b', 5], ['answered', 'b', 10], ['default', 'b', 40]], entry.index);
+  tick(1_000);
+  await publisher.publishAll();
+  const second = await read(kv);
+  assert.equal(second.sequence, first.sequence + 1);
+  assert.equal(second.variants.b!.measured!.defaults, 2);
 });

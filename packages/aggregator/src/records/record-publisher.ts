@@ -4,7 +4,9 @@ import {
   computeRecord,
   mergeCounts,
   parseExperimentRecord,
+  summarizeMeasures,
   VariantCounts,
+  type CountedVariant,
   type CountsByModel,
   type Discount,
   type ExperimentRecord,
@@ -149,13 +151,14 @@ export class RecordPublisher implements RecordAges {
   }
 }
 
-/** True when the record holds exactly this evidence for exactly these variants. */
-function sameEvidence(record: ExperimentRecord, statistics: Readonly<Record<string, { trials: number; rewardSum: number; rewardSumSquares: number }>>, names: ReadonlySet<string>): boolean {
+/** True when the record holds exactly this evidence (and these guardrail measures) for exactly these variants. */
+function sameEvidence(record: ExperimentRecord, statistics: Readonly<Record<string, CountedVariant>>, names: ReadonlySet<string>): boolean {
   const held = Object.keys(record.variants);
   if (held.length !== names.size || !held.every((name) => names.has(name))) return false;
   return held.every((name) => {
     const before = record.variants[name]!;
-    const now = statistics[name] ?? { trials: 0, rewardSum: 0, rewardSumSquares: 0 };
-    return before.trials === now.trials && before.rewardSum === now.rewardSum && before.rewardSumSquares === now.rewardSumSquares;
+    const now = statistics[name] ?? { trials: 0, rewardSum: 0, rewardSumSquares: 0, updatedAt: 0 };
+    const measured = now.measured === undefined ? undefined : summarizeMeasures(now.measured);
+    return before.trials === now.trials && before.rewardSum === now.rewardSum && before.rewardSumSquares === now.rewardSumSquares && JSON.stringify(before.measured) === JSON.stringify(measured);
   });
 }

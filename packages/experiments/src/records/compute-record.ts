@@ -8,6 +8,7 @@ import type { VariantPolicyInput } from '../policy/policy-types.js';
 import { seededRandom } from '../policy/random-source.js';
 import { EMPTY_STATISTICS } from '../policy/variant-statistics.js';
 import type { CountedVariant } from '../evidence/variant-counts.js';
+import { summarizeMeasures } from '../evidence/guardrail-measures.js';
 
 /** Joint posterior draws behind a record's shares and P(best): standard error ≤ 0.005 per share. */
 export const RECORD_SHARE_SAMPLES = 10_000;
@@ -70,6 +71,7 @@ export function computeRecord(inputs: RecordInputs): ExperimentRecord {
       probabilityBest: best[name] ?? 0,
       expectedLoss: expectedLoss[name] ?? 0,
       ...summarizePosterior(posteriorFor(rewardModel, stats)),
+      ...(stats.measured === undefined ? {} : { measured: summarizeMeasures(stats.measured) }),
     };
   }
   return { model, sequence, generatedAt: Math.round(now), variants, layout };

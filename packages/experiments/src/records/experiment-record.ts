@@ -2,6 +2,7 @@ import { Ajv } from 'ajv';
 import { NAME_PATTERN } from '@infermesh/shared/contract';
 import { InfermeshError } from '@infermesh/shared/errors';
 import { checkValidatedJson, parseValidatedJson } from '@infermesh/shared/validation';
+import type { MeasuredSummary } from '../evidence/guardrail-measures.js';
 import type { PosteriorDescriptor } from '../statistics/posterior-summary.js';
 import { checkLayout, type TrafficLayout } from './traffic-layout.js';
 
@@ -25,6 +26,8 @@ export interface RecordVariant {
   readonly interval?: readonly [number, number];
   /** The distribution of the mean (Beta for binary rewards, the Student-t marginal under Normal–Gamma). */
   readonly posterior?: PosteriorDescriptor;
+  /** What its guardrails are judged on (predictions, errors, default outputs, p99 latency); absent before any is measured. */
+  readonly measured?: MeasuredSummary;
 }
 
 /**

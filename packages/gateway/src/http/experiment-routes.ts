@@ -69,6 +69,7 @@ export function describeExperiment(model: ServedModel, dependencies: Pick<Experi
         interval: summary.interval,
         probabilityBest: stats.probabilityBest,
         expectedLoss: stats.expectedLoss ?? null,
+        measured: stats.measured ?? null,
         share: shares.get(variant.name) ?? 0,
       };
     }),

@@ -1,5 +1,5 @@
 import { InfermeshError, type EventInput, type Logger } from '@infermesh/shared';
-import { computeRecord, discountOf, evidenceOf, VariantCounts, type ExperimentConfig, type RecordStore } from '@infermesh/experiments';
+import { computeRecord, countEvidence, discountOf, evidenceOf, VariantCounts, type ExperimentConfig, type RecordStore } from '@infermesh/experiments';
 
 /** Milliseconds between record publications of the in-process aggregator. */
 export const DEFAULT_LOCAL_PUBLISH_INTERVAL_MS = 1_000;
@@ -52,8 +52,7 @@ export class InProcessAggregator {
     const evidence = evidenceOf(event);
     if (evidence === undefined) return;
     const at = this.dependencies.now();
-    if (evidence.kind === 'trial') this.counts.countTrial(evidence.model, evidence.variant, at);
-    else this.counts.countReward(evidence.model, evidence.variant, evidence.reward, at);
+    countEvidence(this.counts, evidence, at);
     this.events.set(evidence.model, (this.events.get(evidence.model) ?? 0) + 1);
   }
 

@@ -76,10 +76,22 @@ export {
   type PredictionOutcome,
 } from './evidence/guardrail-measures.js';
 export { mergeCounts } from './evidence/merge-counts.js';
-export { parseExperimentRecord, checkExperimentRecord, EXPERIMENT_RECORD_SCHEMA, type ExperimentRecord, type RecordVariant } from './records/experiment-record.js';
+export { parseExperimentRecord, checkExperimentRecord, EXPERIMENT_RECORD_SCHEMA, type ExperimentRecord, type RecordVariant, type RecordConclusion, type VariantGuardrail } from './records/experiment-record.js';
 export { computeRecord, RECORD_SHARE_SAMPLES, MIN_LAYOUT_CHANGE, totalVariation, type RecordInputs } from './records/compute-record.js';
 export { relayout, contiguousLayout, layoutShares, bandAt, checkLayout, MAX_LAYOUT_BANDS, type TrafficLayout, type LayoutBand } from './records/traffic-layout.js';
 export { RecordStore, type RecordSource } from './records/record-store.js';
 export { assignVariant, entityPosition, effectiveShares, warmUpLayout, type Assignment, type AssignmentKey } from './assignment/assign-variant.js';
 export { describePosterior, summarizePosterior, CREDIBLE_LEVEL, type PosteriorDescriptor, type PosteriorSummary } from './statistics/posterior-summary.js';
 export { betaQuantile, studentTQuantile, regularizedIncompleteBeta, logGamma } from './statistics/incomplete-beta.js';
+export {
+  CONCLUDE_CONFIG_SCHEMA,
+  DEFAULT_GUARDRAIL_MIN_PREDICTIONS,
+  DEFAULT_CONCLUDE_FOR_SECONDS,
+  type ConcludeConfig,
+  type GuardrailConfig,
+  type GuardrailMetric,
+  type ManualConclusion,
+} from './config/conclude-config.js';
+export { judgeGuardrails, guardrailValue } from './conclusions/judge-guardrails.js';
+export { decideConclusion, type ConclusionCandidate, type ConclusionInputs } from './conclusions/decide-conclusion.js';
+export { recordEvents, concludedEvent } from './conclusions/conclusion-events.js';

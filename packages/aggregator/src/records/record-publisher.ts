@@ -105,7 +105,8 @@ export class RecordPublisher implements RecordAges {
       const discount = experiments.discountFor(model);
       const statistics = new VariantCounts(() => discount, { [model]: counts[model] ?? {} }).statistics(model, now);
       const names = new Set([...experiment.variants.map((variant) => variant.name), ...Object.keys(statistics)]);
-      const same = previous !== undefined && discount === undefined && previous.experimentRevision === revision && sameEvidence(previous, statistics, names);
+      // A pending conclusion moves with time alone (it concludes once it has held long enough).
+      const same = previous !== undefined && discount === undefined && previous.conclusion?.state !== 'pending' && previous.experimentRevision === revision && sameEvidence(previous, statistics, names);
       record = same
         ? { ...previous, generatedAt: Math.round(now), experimentRevision: revision, offsets }
         : { ...computeRecord({ model, experiment, statistics, previous, now, ...(this.dependencies.samples ? { samples: this.dependencies.samples } : {}) }), experimentRevision: revision, offsets };

@@ -5,6 +5,7 @@ import { POOL_CONFIG_SCHEMA, type PoolConfig } from '@infermesh/shared/pools';
 import { parseValidatedJson } from '@infermesh/shared/validation';
 import { checkPrior } from '../policy/posteriors.js';
 import type { ExperimentPolicy, RewardBounds } from '../policy/policy-types.js';
+import { checkConclusion, CONCLUDE_CONFIG_SCHEMA, MANUAL_CONCLUSION_SCHEMA, REOPENED_AT_SCHEMA, withConcludeDefaults, type ConcludeConfig, type ManualConclusion } from './conclude-config.js';
 
 /** One arm of an experiment: a model deployment (or fixed workers) that serves a share of traffic. */
 export interface VariantConfig {
@@ -29,6 +30,12 @@ export interface ExperimentConfig {
   variants: VariantConfig[];
   /** Share of live requests copied to shadow variants, and how many copies may run at once. */
   shadow: { fraction: number; maxConcurrent: number };
+  /** How the experiment ends: the rule, the promotion, the guardrails (see conclude-config.ts). */
+  conclude?: ConcludeConfig;
+  /** Concluded by a person. */
+  concluded?: ManualConclusion;
+  /** Epoch ms a person reopened it: conclusions and guardrail trips from before are cleared. */
+  reopenedAt?: number;
 }
 
 /** Rewards a feedback call may report: a closed interval. */
@@ -109,6 +116,9 @@ export const EXPERIMENT_CONFIG_SCHEMA = {
       additionalProperties: false,
       properties: { fraction: { type: 'number', minimum: 0, maximum: 1 }, maxConcurrent: { type: 'integer', minimum: 1 } },
     },
+    conclude: CONCLUDE_CONFIG_SCHEMA,
+    concluded: MANUAL_CONCLUSION_SCHEMA,
+    reopenedAt: REOPENED_AT_SCHEMA,
   },
 } as const;
 
@@ -117,7 +127,8 @@ const validate = new Ajv({ allErrors: true }).compile(EXPERIMENT_CONFIG_SCHEMA);
 /** Parses and validates an experiment; INVALID_CONFIG says what is wrong. */
 export function parseExperimentConfig(model: string, text: string): ExperimentConfig {
   const value = parseValidatedJson(`experiment of model '${model}'`, text, validate);
-  const raw = value as Omit<ExperimentConfig, 'variants' | 'shadow' | 'stickinessSeconds' | 'policy'> & {
+  const raw = value as Omit<ExperimentConfig, 'variants' | 'shadow' | 'stickinessSeconds' | 'policy' | 'conclude'> & {
+    conclude?: Parameters<typeof withConcludeDefaults>[0];
     variants: (Omit<VariantConfig, 'enabled' | 'role'> & Partial<VariantConfig>)[];
     shadow?: Partial<ExperimentConfig['shadow']>;
     stickinessSeconds?: number;
@@ -144,12 +155,17 @@ export function parseExperimentConfig(model: string, text: string): ExperimentCo
       throw new InfermeshError('INVALID_CONFIG', `experiment of model '${model}': ${(error as Error).message}`);
     }
   }
+  const conclude = raw.conclude === undefined ? undefined : withConcludeDefaults(raw.conclude);
+  checkConclusion(model, variants, conclude, raw.concluded);
   return {
     entityKey: raw.entityKey,
     stickinessSeconds: raw.stickinessSeconds ?? DEFAULT_STICKINESS_SECONDS,
     policy: policy as ExperimentConfig['policy'],
     variants,
     shadow: { fraction: raw.shadow?.fraction ?? 0, maxConcurrent: raw.shadow?.maxConcurrent ?? DEFAULT_SHADOW_CONCURRENCY },
+    ...(conclude === undefined ? {} : { conclude }),
+    ...(raw.concluded === undefined ? {} : { concluded: raw.concluded }),
+    ...(raw.reopenedAt === undefined ? {} : { reopenedAt: raw.reopenedAt }),
   };
 }
 

@@ -82,7 +82,8 @@ export class InProcessAggregator {
         const events = this.events.get(model) ?? 0;
         const last = this.computed.get(model);
         const discounted = experiment.policy.type === 'thompson' && experiment.policy.discountPerHour !== undefined;
-        if (previous !== undefined && last?.events === events && last.experiment === experiment && !(discounted && at - last.at >= DISCOUNTED_RECOMPUTE_MS)) {
+        const pending = previous?.conclusion?.state === 'pending';
+        if (previous !== undefined && !pending && last?.events === events && last.experiment === experiment && !(discounted && at - last.at >= DISCOUNTED_RECOMPUTE_MS)) {
           // Nothing new: the same record and sequence, stamped again, so its age keeps saying the aggregator is alive.
           store.put({ ...previous, generatedAt: Math.round(at) });
           continue;

@@ -95,3 +95,4 @@ export {
 export { judgeGuardrails, guardrailValue } from './conclusions/judge-guardrails.js';
 export { decideConclusion, type ConclusionCandidate, type ConclusionInputs } from './conclusions/decide-conclusion.js';
 export { recordEvents, concludedEvent } from './conclusions/conclusion-events.js';
+export { promoteWinner, MAX_PROMOTION_ATTEMPTS, type PromotionRegistry } from './conclusions/promote-winner.js';

@@ -1,7 +1,12 @@
-import { InfermeshError, RECORDS_PREFIX, type KvEntry, type KvStore, type Logger } from '@infermesh/shared';
+import { InfermeshError, RECORDS_PREFIX, type EventInput, type EventPublisher, type KvEntry, type KvStore, type Logger } from '@infermesh/shared';
 import {
   checkExperimentRecord,
   computeRecord,
+  concludedEvent,
+  promoteWinner,
+  recordEvents,
+  type ExperimentConfig,
+  type PromotionRegistry,
   mergeCounts,
   parseExperimentRecord,
   summarizeMeasures,
@@ -39,6 +44,10 @@ export interface RecordPublisherDependencies {
   now: () => number;
   /** Posterior draws per record (tests lower it). */
   samples?: number;
+  /** Where a concluded experiment's winner is promoted (shared's ModelRegistry over the same KV). */
+  registry: PromotionRegistry;
+  /** Where lifecycle events (concluded, guardrail_tripped, would_conclude) go: spooled, so a Kafka outage loses none. */
+  events: Pick<EventPublisher, 'publish'>;
 }
 
 /**
@@ -118,17 +127,60 @@ export class RecordPublisher implements RecordAges {
       this.reportOnce(`${model}|${reason}`, () => logger.error({ model, reason }, 'cannot compute the experiment record; gateways keep the previous one'));
       return undefined;
     }
+    let written: boolean;
     try {
-      if (await kv.compareAndSet(key, JSON.stringify(record), entry?.index ?? 0)) {
-        metrics.recordsPublished.inc({ model });
-        this.newest.set(model, record.generatedAt);
-      } else {
-        metrics.recordPublishConflicts.inc({ model });
-      }
-      return undefined;
+      written = await kv.compareAndSet(key, JSON.stringify(record), entry?.index ?? 0);
     } catch (error) {
       metrics.recordPublishFailures.inc({ model, reason: 'unavailable' });
       return error;
+    }
+    if (!written) {
+      metrics.recordPublishConflicts.inc({ model });
+      return undefined;
+    }
+    metrics.recordsPublished.inc({ model });
+    this.newest.set(model, record.generatedAt);
+    // Only the writer that won the compare-and-set acts on what the record changed: one event each.
+    for (const event of recordEvents(experiment, previous, record)) await this.announce(event);
+    if (record.conclusion?.promotion === 'pending') return this.promote(model, experiment, record);
+    return undefined;
+  }
+
+  /**
+   * Carries out a pending promotion of the record this instance just wrote, then records the
+   * outcome by compare-and-set on it; whoever's outcome is stored announces the conclusion. A
+   * crash before that leaves `pending`, which the next publication (by any instance) retries.
+   */
+  private async promote(model: string, experiment: ExperimentConfig, record: PublishedRecord): Promise<unknown> {
+    const { kv, registry, logger } = this.dependencies;
+    const key = `${RECORDS_PREFIX}${model}`;
+    const conclusion = await promoteWinner(model, experiment, record.conclusion!, registry);
+    if (conclusion.promotion === 'failed') logger.error({ model, winner: conclusion.winner, reason: conclusion.promotionError }, 'cannot promote the winner of a concluded experiment; promote it by hand');
+    else if (conclusion.promotion === 'pending') logger.warn({ model, winner: conclusion.winner, reason: conclusion.promotionError, attempts: conclusion.promotionAttempts }, 'promoting the winner failed; retrying at the next publication');
+    // New content, so a new sequence (the layout is unchanged): gateways take it as a newer record.
+    const next: PublishedRecord = { ...record, sequence: record.sequence + 1, generatedAt: Math.max(record.generatedAt, Math.round(this.dependencies.now())), conclusion };
+    try {
+      const stored = await kv.get(key);
+      // The record this instance wrote must still be the stored one: otherwise another instance has taken over.
+      if (stored === undefined || stored.value !== JSON.stringify(record)) return undefined;
+      if (!(await kv.compareAndSet(key, JSON.stringify(next), stored.index))) return undefined;
+    } catch (error) {
+      return error;
+    }
+    this.newest.set(model, next.generatedAt);
+    if (conclusion.promotion !== 'pending') {
+      logger.info({ model, winner: conclusion.winner, promoted: conclusion.promoted ?? null }, 'experiment concluded');
+      await this.announce(concludedEvent(model, conclusion, conclusion.promoted?.deployment ?? experiment.conclude?.promote?.deployment ?? null, conclusion.promoted?.version ?? null));
+    }
+    return undefined;
+  }
+
+  /** Publishes a lifecycle event; the spool keeps it through a Kafka outage, so only a local failure is logged here. */
+  private async announce(event: EventInput): Promise<void> {
+    try {
+      await this.dependencies.events.publish(event);
+    } catch (error) {
+      this.dependencies.logger.error({ err: error, type: event.type, model: event.subject }, 'cannot publish a lifecycle event');
     }
   }
 

@@ -51,6 +51,10 @@ export function describeExperiment(model: ServedModel, dependencies: Pick<Experi
     stickinessSeconds: experiment.stickinessSeconds,
     policy: experiment.policy,
     shadow: experiment.shadow,
+    conclude: experiment.conclude ?? null,
+    concluded: experiment.concluded ?? null,
+    reopenedAt: experiment.reopenedAt ?? null,
+    conclusion: fromRecord ? (record!.conclusion ?? null) : null,
     record: fromRecord ? { sequence: record!.sequence, generatedAt: record!.generatedAt, ageSeconds: Math.max(0, (dependencies.now() - record!.generatedAt) / 1000) } : null,
     variants: experiment.variants.map((variant) => {
       const stats: Partial<RecordVariant> & Pick<RecordVariant, 'trials' | 'rewardSum' | 'rewardSumSquares' | 'probabilityBest'> = record?.variants[variant.name] ?? { trials: 0, rewardSum: 0, rewardSumSquares: 0, probabilityBest: 0 };
@@ -70,6 +74,7 @@ export function describeExperiment(model: ServedModel, dependencies: Pick<Experi
         probabilityBest: stats.probabilityBest,
         expectedLoss: stats.expectedLoss ?? null,
         measured: stats.measured ?? null,
+        guardrail: stats.guardrail ?? null,
         share: shares.get(variant.name) ?? 0,
       };
     }),
@@ -83,11 +88,7 @@ export function describeExperiment(model: ServedModel, dependencies: Pick<Experi
  * `GET /v1/experiments/{model}` shows once a replica serves it.
  */
 export async function putExperiment(authorization: string | undefined, model: string, body: unknown, dependencies: ExperimentRouteDependencies): Promise<object> {
-  const token = dependencies.adminToken;
-  if (token === undefined) throw new InfermeshError('UNAUTHORIZED', 'changing experiments over HTTP is disabled: start the gateway with --admin-token');
-  const given = Buffer.from(/^Bearer (.+)$/.exec(authorization ?? '')?.[1] ?? '');
-  const expected = Buffer.from(token);
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw new InfermeshError('UNAUTHORIZED', 'a valid admin token is required (Authorization: Bearer …)');
+  checkAdminToken(authorization, dependencies.adminToken);
   if (dependencies.catalog.get(model) === undefined) throw new InfermeshError('MODEL_NOT_FOUND', `model '${model}' is not configured on this gateway`);
   const text = JSON.stringify(body);
   parseExperimentConfig(model, text);
@@ -100,4 +101,53 @@ export async function putExperiment(authorization: string | undefined, model: st
   // Another writer may have stored a newer experiment right after this one: say which one serves.
   const applied = dependencies.catalog.sourcesOf(model)?.experiment === text;
   return { model, stored: key, revision: dependencies.catalog.experimentRevision(model) ?? null, applied };
+}
+
+/** Throws UNAUTHORIZED unless `authorization` is `Bearer <admin token>` (compared in constant time). */
+function checkAdminToken(authorization: string | undefined, token: string | undefined): void {
+  if (token === undefined) throw new InfermeshError('UNAUTHORIZED', 'changing experiments over HTTP is disabled: start the gateway with --admin-token');
+  const given = Buffer.from(/^Bearer (.+)$/.exec(authorization ?? '')?.[1] ?? '');
+  const expected = Buffer.from(token);
+  if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw new InfermeshError('UNAUTHORIZED', 'a valid admin token is required (Authorization: Bearer …)');
+}
+
+/**
+ * `POST /v1/experiments/{model}/conclude` `{winner?}`: a person concludes the experiment. The
+ * experiment document gains `concluded: {winner, at}` (by compare-and-set); the aggregator's next
+ * record routes all live traffic to the winner (the record's leader when none is named) and
+ * promotes it when the experiment has a `promote` block.
+ */
+export async function concludeExperiment(authorization: string | undefined, model: string, body: unknown, dependencies: ExperimentRouteDependencies): Promise<object> {
+  checkAdminToken(authorization, dependencies.adminToken);
+  const winner = (body as { winner?: unknown } | undefined)?.winner;
+  if (winner !== undefined && typeof winner !== 'string') throw new InfermeshError('INVALID_ARGUMENT', 'winner must be the name of a live variant');
+  const at = Math.round(dependencies.now());
+  return rewriteExperiment(model, dependencies, (document) => ({ ...document, concluded: { ...(winner === undefined ? {} : { winner }), at } }));
+}
+
+/**
+ * `POST /v1/experiments/{model}/reopen`: a person reopens the experiment. `concluded` is removed and
+ * `reopenedAt` set, which clears any conclusion and guardrail trip of records before it: the
+ * experiment routes by its policy again (a promotion already made is not undone).
+ */
+export async function reopenExperiment(authorization: string | undefined, model: string, dependencies: ExperimentRouteDependencies): Promise<object> {
+  checkAdminToken(authorization, dependencies.adminToken);
+  const reopenedAt = Math.round(dependencies.now());
+  return rewriteExperiment(model, dependencies, ({ concluded: _concluded, ...document }) => ({ ...document, reopenedAt }));
+}
+
+/** Reads the stored experiment document, changes it, validates and stores it by compare-and-set, and applies it on this replica. */
+async function rewriteExperiment(model: string, dependencies: ExperimentRouteDependencies, change: (document: Record<string, unknown>) => Record<string, unknown>): Promise<object> {
+  if (dependencies.catalog.get(model) === undefined) throw new InfermeshError('MODEL_NOT_FOUND', `model '${model}' is not configured on this gateway`);
+  const key = `experiments/${model}`;
+  const current = await dependencies.kv.get(key);
+  if (current === undefined) throw new InfermeshError('MODEL_NOT_FOUND', `model '${model}' has no experiment`);
+  const text = JSON.stringify(change(JSON.parse(current.value) as Record<string, unknown>));
+  const experiment = parseExperimentConfig(model, text);
+  if (!(await dependencies.kv.compareAndSet(key, text, current.index))) {
+    throw new InfermeshError('CONFLICT', `the experiment of '${model}' changed meanwhile; retry`);
+  }
+  await dependencies.catalog.refresh();
+  const applied = dependencies.catalog.sourcesOf(model)?.experiment === text;
+  return { model, stored: key, revision: dependencies.catalog.experimentRevision(model) ?? null, applied, concluded: experiment.concluded ?? null, reopenedAt: experiment.reopenedAt ?? null };
 }

@@ -7,7 +7,7 @@ import { BINARY_TENSOR_DATA_EXTENSION, frameBinaryResponse, type InferBody } fro
 import { inferRest, restMetadata, type InferRestDependencies, type RestInferResult } from '../predict/open-inference-rest.js';
 import { predict, type PredictDependencies } from '../predict/predict-service.js';
 import { INFER_BODY, JSON_BODY } from './body-kinds.js';
-import { describeExperiment, describeExperiments, putExperiment, type ExperimentRouteDependencies } from './experiment-routes.js';
+import { concludeExperiment, describeExperiment, describeExperiments, putExperiment, reopenExperiment, type ExperimentRouteDependencies } from './experiment-routes.js';
 import { jsonAnswer, type GatewayRoute, type RouteAnswer } from './gateway-route.js';
 
 /** Extensions of the Open Inference Protocol the gateway implements, as `GET /v2` lists them. */
@@ -62,6 +62,19 @@ export const GATEWAY_ROUTES: readonly GatewayRoute<RouteDependencies>[] = [
     body: JSON_BODY,
     errors: 'v1',
     handle: async (call, dependencies) => jsonAnswer(200, await putExperiment(call.header('authorization'), call.param('model'), call.body(), dependencies)),
+  },
+  {
+    method: 'POST',
+    path: '/v1/experiments/:model/conclude',
+    body: JSON_BODY,
+    errors: 'v1',
+    handle: async (call, dependencies) => jsonAnswer(200, await concludeExperiment(call.header('authorization'), call.param('model'), call.body(), dependencies)),
+  },
+  {
+    method: 'POST',
+    path: '/v1/experiments/:model/reopen',
+    errors: 'v1',
+    handle: async (call, dependencies) => jsonAnswer(200, await reopenExperiment(call.header('authorization'), call.param('model'), dependencies)),
   },
   {
     method: 'GET',

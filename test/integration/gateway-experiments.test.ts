@@ -71,7 +71,7 @@ async function putExperiment(experiment: object, token = ADMIN_TOKEN): Promise<n
 interface Summary {
   policy: { type: string };
   record: { sequence: number; generatedAt: number } | null;
-  variants: { name: string; share: number; trials: number; rewards: number; probabilityBest: number }[];
+  variants: { name: string; share: number; trials: number; rewards: number; probabilityBest: number; expectedLoss: number | null; mean: number; interval: [number, number]; posterior: { family: string } }[];
 }
 
 const summary = async (): Promise<Summary> => (await (await fetch(`${base}/v1/experiments/churn`)).json()) as Summary;
@@ -124,6 +124,12 @@ describe('experiments through the gateway', () => {
     const byName = Object.fromEntries(latest.variants.map((variant) => [variant.name, variant]));
     assert.ok(byName.a!.share >= 0.01 - 1e-9, `the floor keeps the weaker variant alive (${byName.a!.share})`);
     assert.ok(byName.b!.probabilityBest > 0.9);
+    // The record's statistics: the leader risks little, the other about the gap in means; intervals hold the means.
+    assert.ok(byName.b!.expectedLoss! < byName.a!.expectedLoss!, JSON.stringify(latest.variants));
+    for (const variant of [byName.a!, byName.b!]) {
+      assert.equal(variant.posterior.family, 'beta');
+      assert.ok(variant.interval[0] <= variant.mean && variant.mean <= variant.interval[1]);
+    }
     assert.equal(byName.shadow!.share, 0);
     assert.equal(byName.shadow!.trials, 0);
   });

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { collectProcessMetrics, EVENT_TYPE, InfermeshError, kafkaClientConfig, openRegistryStore, topicFor, type Logger } from '@infermesh/shared';
+import { collectProcessMetrics, createEventPublisher, DEFAULT_EVENTS_DIR, DEFAULT_TOPIC_PARTITIONS, EVENT_TYPE, InfermeshError, kafkaClientConfig, ModelRegistry, openRegistryStore, topicFor, type Logger } from '@infermesh/shared';
 import { HistoryWriter } from '@infermesh/experiments';
 import { Kafka } from 'kafkajs';
 import type { Registry } from 'prom-client';
@@ -90,7 +90,17 @@ export async function createAggregator(config: AggregatorConfig, dependencies: A
   ownership = owned;
   const consumer = new AggregatorConsumer({ kafka, groupId: config.groupId, topics, ownership: owned, offsets, metrics, kafkaOutage, loadOutage, logger: logger.child({ module: 'consumer' }), random, sleep: doSleep });
   const history = new HistoryWriter({ kv, logger: logger.child({ module: 'history' }) });
-  const records = new RecordPublisher({ kv, states, topics, experiments, metrics, logger: logger.child({ module: 'records' }), now, history });
+  // Lifecycle events (conclusions, guardrail trips) go through a spool: a Kafka outage loses none.
+  const lifecycle = createEventPublisher(
+    { ...config, eventsDir: DEFAULT_EVENTS_DIR, eventsPredictionsPartitions: DEFAULT_TOPIC_PARTITIONS.predictions, eventsFeedbackPartitions: DEFAULT_TOPIC_PARTITIONS.feedback },
+    { logger: logger.child({ module: 'events' }), registry, source: `urn:infermesh:aggregator:${instance}`, now, random },
+  );
+  try {
+    await lifecycle.start();
+  } catch (error) {
+    throw new InfermeshError('INVALID_CONFIG', `cannot open the lifecycle event spool: ${(error as Error).message}`, { cause: error });
+  }
+  const records = new RecordPublisher({ kv, states, topics, experiments, metrics, logger: logger.child({ module: 'records' }), now, registry: new ModelRegistry(kv), events: lifecycle, history });
   publisher = records;
 
   // One round: store what the owned partitions counted, commit those offsets, publish every
@@ -145,6 +155,7 @@ export async function createAggregator(config: AggregatorConfig, dependencies: A
         // Leaving the group lets the others take the partitions at once; with Kafka away it may not finish.
         await Promise.race([consumer.stop(), grace]);
         await offsets.close();
+        await lifecycle.stop();
         await experiments.stop();
         await http.close();
         logger.info('aggregator stopped');

@@ -33,7 +33,9 @@ export {
   shareReport,
   probabilityBest,
   shadowVariants,
+  posteriorModelOf,
   type ShareOptions,
+  type ShareReport,
   type VariantRole,
   type VariantPolicyInput,
   type WeightedPolicy,
@@ -58,9 +60,24 @@ export {
   type RewardRange,
 } from './config/experiment-config.js';
 export { evidenceOf, type Evidence } from './evidence/event-evidence.js';
-export { VariantCounts, type CountedVariant, type CountsByModel } from './evidence/variant-counts.js';
+export { VariantCounts, countEvidence, type CountedVariant, type CountsByModel } from './evidence/variant-counts.js';
+export {
+  emptyMeasures,
+  addOutcome,
+  combineMeasures,
+  latencyBucket,
+  latencyBound,
+  latencyQuantile,
+  summarizeMeasures,
+  LATENCY_BUCKETS,
+  LATENCY_BUCKETS_PER_DOUBLING,
+  LATENCY_FIRST_BOUND_MS,
+  type GuardrailMeasures,
+  type MeasuredSummary,
+  type PredictionOutcome,
+} from './evidence/guardrail-measures.js';
 export { mergeCounts } from './evidence/merge-counts.js';
-export { parseExperimentRecord, checkExperimentRecord, EXPERIMENT_RECORD_SCHEMA, type ExperimentRecord, type RecordVariant } from './records/experiment-record.js';
+export { parseExperimentRecord, checkExperimentRecord, EXPERIMENT_RECORD_SCHEMA, type ExperimentRecord, type RecordVariant, type RecordConclusion, type VariantGuardrail } from './records/experiment-record.js';
 export { computeRecord, RECORD_SHARE_SAMPLES, MIN_LAYOUT_CHANGE, totalVariation, type RecordInputs } from './records/compute-record.js';
 export { relayout, contiguousLayout, layoutShares, bandAt, checkLayout, MAX_LAYOUT_BANDS, type TrafficLayout, type LayoutBand } from './records/traffic-layout.js';
 export { RecordStore, type RecordSource } from './records/record-store.js';
@@ -91,3 +108,18 @@ export {
 } from './history/history-chunk.js';
 export { dueMaintenance, foldIntoHours, historyPointsBetween, MINUTE_POINTS_KEPT_MS, HISTORY_KEPT_MS, MAX_MAINTENANCE_ACTIONS, type MaintenanceAction } from './history/downsample-history.js';
 export { HistoryWriter, HISTORY_MAINTENANCE_INTERVAL_MS, type AppendOutcome, type HistoryWriterDependencies } from './history/history-writer.js';
+export { describePosterior, summarizePosterior, CREDIBLE_LEVEL, type PosteriorDescriptor, type PosteriorSummary } from './statistics/posterior-summary.js';
+export { betaQuantile, studentTQuantile, regularizedIncompleteBeta, logGamma } from './statistics/incomplete-beta.js';
+export {
+  CONCLUDE_CONFIG_SCHEMA,
+  DEFAULT_GUARDRAIL_MIN_PREDICTIONS,
+  DEFAULT_CONCLUDE_FOR_SECONDS,
+  type ConcludeConfig,
+  type GuardrailConfig,
+  type GuardrailMetric,
+  type ManualConclusion,
+} from './config/conclude-config.js';
+export { judgeGuardrails, guardrailValue } from './conclusions/judge-guardrails.js';
+export { decideConclusion, type ConclusionCandidate, type ConclusionInputs } from './conclusions/decide-conclusion.js';
+export { recordEvents, concludedEvent } from './conclusions/conclusion-events.js';
+export { promoteWinner, MAX_PROMOTION_ATTEMPTS, type PromotionRegistry } from './conclusions/promote-winner.js';

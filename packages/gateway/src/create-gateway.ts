@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { hostname } from 'node:os';
-import { collectProcessMetrics, createEventPublisher, InfermeshError, openRegistryStore, type EventPublisher, type Logger } from '@infermesh/shared';
+import { collectProcessMetrics, createEventPublisher, InfermeshError, ModelRegistry, openRegistryStore, type EventPublisher, type Logger } from '@infermesh/shared';
 import type { Registry } from 'prom-client';
 import { HistoryWriter, RecordStore, type ExperimentRecord } from '@infermesh/experiments';
 import { parseFeedbackKeys, type GatewayConfig } from './config/gateway-options.js';
@@ -137,6 +137,9 @@ export async function createGateway(config: GatewayConfig, dependencies: Gateway
     // records each run their own experiment: one shared history would interleave them.
     ...(consul === undefined ? { history: new HistoryWriter({ kv, logger: logger.child({ module: 'history' }) }) } : {}),
     onFailure: (model) => recordMetrics.rejections.inc({ model }),
+    // A conclusion promotes through the registry the workers follow (the file registry in the embedded mesh).
+    registry: new ModelRegistry(kv),
+    lifecycle: publisher,
   });
   // Local records: signs of another replica (a published record, feedback for a prediction served
   // elsewhere) are logged, since replicas on local records each run their own experiment.

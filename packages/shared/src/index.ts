@@ -42,7 +42,7 @@ export { openRegistryStore, DEFAULT_REGISTRY_DIR, type RegistryStore, type Regis
 export { encodeInferInputs, decodeInferOutputs } from './tensors/infer-message-tensors.js';
 export type { ModelInferRequest } from './generated/inference/ModelInferRequest.js';
 export { EVENT_TYPE, EVENT_TYPES, EVENT_TOPICS, TOPIC_OF_TYPE, DEFAULT_TOPIC_PREFIX, topicFor, isEventType, type EventType, type EventTopic } from './events/contract/event-types.js';
-export { RELOAD_STAGES, type EventDataByType, type PredictionServedData, type PredictionShadowData, type FeedbackReceivedData, type ModelReloadedData, type ModelReloadFailedData, type ReloadTimingsMs } from './events/contract/event-data.js';
+export { RELOAD_STAGES, type EventDataByType, type PredictionServedData, type PredictionShadowData, type FeedbackReceivedData, type ModelReloadedData, type ModelReloadFailedData, type ReloadTimingsMs, type PredictionFailedData, type ExperimentConcludedData, type GuardrailTrippedData, type ConclusionEvidence } from './events/contract/event-data.js';
 export { createEnvelope, CLOUDEVENTS_SPEC_VERSION, EVENT_DATA_CONTENT_TYPE, type EventEnvelope, type EventInput, type EnvelopeContext } from './events/contract/event-envelope.js';
 export { EVENT_ENVELOPE_SCHEMA, EVENT_DATA_SCHEMAS, type JsonSchema } from './events/contract/event-schemas.js';
 export { validateEvent } from './events/contract/validate-event.js';

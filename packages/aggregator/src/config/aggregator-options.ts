@@ -2,7 +2,10 @@ import { EVENT_OPTIONS, InfermeshError, kafkaConnectionFrom, SHARED_OPTIONS, typ
 
 /** The validated configuration of one aggregator process. */
 export interface AggregatorConfig
-  extends Pick<EventsConfig, 'kafkaClientId' | 'eventsTopicPrefix' | 'kafkaSaslMechanism' | 'kafkaSaslUsername' | 'kafkaSaslPassword' | 'kafkaSsl' | 'kafkaSslCaFile'> {
+  extends Pick<
+    EventsConfig,
+    'kafkaClientId' | 'eventsTopicPrefix' | 'kafkaSaslMechanism' | 'kafkaSaslUsername' | 'kafkaSaslPassword' | 'kafkaSsl' | 'kafkaSslCaFile' | 'eventsSpoolDir' | 'eventsSpoolMaxBytes' | 'eventsFsync' | 'eventsLifecyclePartitions'
+  > {
   kafkaBrokers: string;
   consul: string;
   consulToken?: string;
@@ -41,7 +44,7 @@ const REQUIRED = new Set(['kafkaBrokers', 'consul']);
 const DESCRIPTIONS: Record<string, string> = {
   kafkaBrokers: 'Kafka bootstrap servers, "host:port,host:port", holding the prediction and feedback topics',
   consul: 'Consul HTTP address: experiments are read from KV, partition states and records written there',
-  eventsTopicPrefix: 'Prefix of the event topics: <prefix>predictions and <prefix>feedback are read',
+  eventsTopicPrefix: 'Prefix of the event topics: <prefix>predictions and <prefix>feedback are read, conclusions and guardrail trips go to <prefix>lifecycle',
   feedbackTtlSeconds: 'Seconds a feedback token stays valid (as on the gateways): how long rewards are deduplicated by prediction id',
 };
 
@@ -63,6 +66,8 @@ export const AGGREGATOR_OPTIONS: readonly OptionSpec[] = [
   // The registry options of the gateway: the aggregator reads and writes the same KV.
   ...['consul', 'consulToken', 'kvPrefix'].map((key) => reused(SHARED, key)),
   ...KAFKA_KEYS.map((key) => reused(EVENT_OPTIONS, key)),
+  // The aggregator publishes lifecycle events (conclusions, guardrail trips) through a spool like every publisher.
+  ...['eventsSpoolDir', 'eventsSpoolMaxBytes', 'eventsFsync', 'eventsLifecyclePartitions'].map((key) => reused(EVENT_OPTIONS, key)),
   { key: 'groupId', flag: 'group-id', env: 'INFERMESH_AGGREGATOR_GROUP_ID', type: 'string', default: DEFAULT_AGGREGATOR_GROUP_ID, description: 'Kafka consumer group; instances with the same one share the partitions (it also names their state in KV)' },
   { key: 'publishIntervalMs', flag: 'publish-interval-ms', env: 'INFERMESH_AGGREGATOR_PUBLISH_INTERVAL_MS', type: 'integer', minimum: 100, default: DEFAULT_PUBLISH_INTERVAL_MS, description: 'Milliseconds between two writes of the partition states and of every experiment record' },
   // The gateways' token TTL, under the same flag and variable: rewards stay deduplicated as long as a token can be redeemed.

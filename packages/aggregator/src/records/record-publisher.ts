@@ -1,10 +1,17 @@
-import { InfermeshError, RECORDS_PREFIX, type KvEntry, type KvStore, type Logger } from '@infermesh/shared';
+import { InfermeshError, RECORDS_PREFIX, type EventInput, type EventPublisher, type KvEntry, type KvStore, type Logger } from '@infermesh/shared';
 import {
   checkExperimentRecord,
   computeRecord,
+  concludedEvent,
+  promoteWinner,
+  recordEvents,
+  type ExperimentConfig,
+  type PromotionRegistry,
   mergeCounts,
   parseExperimentRecord,
+  summarizeMeasures,
   VariantCounts,
+  type CountedVariant,
   type CountsByModel,
   type Discount,
   type ExperimentRecord,
@@ -37,6 +44,10 @@ export interface RecordPublisherDependencies {
   now: () => number;
   /** Posterior draws per record (tests lower it). */
   samples?: number;
+  /** Where a concluded experiment's winner is promoted (shared's ModelRegistry over the same KV). */
+  registry: PromotionRegistry;
+  /** Where lifecycle events (concluded, guardrail_tripped, would_conclude) go: spooled, so a Kafka outage loses none. */
+  events: Pick<EventPublisher, 'publish'>;
   /** The experiments' bounded history: told of every record this instance published (it never throws). */
   history?: { append(record: ExperimentRecord, now: number): Promise<unknown> };
 }
@@ -105,7 +116,8 @@ export class RecordPublisher implements RecordAges {
       const discount = experiments.discountFor(model);
       const statistics = new VariantCounts(() => discount, { [model]: counts[model] ?? {} }).statistics(model, now);
       const names = new Set([...experiment.variants.map((variant) => variant.name), ...Object.keys(statistics)]);
-      const same = previous !== undefined && discount === undefined && previous.experimentRevision === revision && sameEvidence(previous, statistics, names);
+      // A pending conclusion moves with time alone (it concludes once it has held long enough).
+      const same = previous !== undefined && discount === undefined && previous.conclusion?.state !== 'pending' && previous.experimentRevision === revision && sameEvidence(previous, statistics, names);
       record = same
         ? { ...previous, generatedAt: Math.round(now), experimentRevision: revision, offsets }
         : { ...computeRecord({ model, experiment, statistics, previous, now, ...(this.dependencies.samples ? { samples: this.dependencies.samples } : {}) }), experimentRevision: revision, offsets };
@@ -117,18 +129,61 @@ export class RecordPublisher implements RecordAges {
       this.reportOnce(`${model}|${reason}`, () => logger.error({ model, reason }, 'cannot compute the experiment record; gateways keep the previous one'));
       return undefined;
     }
+    let written: boolean;
     try {
-      if (await kv.compareAndSet(key, JSON.stringify(record), entry?.index ?? 0)) {
-        metrics.recordsPublished.inc({ model });
-        this.newest.set(model, record.generatedAt);
-        await this.dependencies.history?.append(record, now);
-      } else {
-        metrics.recordPublishConflicts.inc({ model });
-      }
-      return undefined;
+      written = await kv.compareAndSet(key, JSON.stringify(record), entry?.index ?? 0);
     } catch (error) {
       metrics.recordPublishFailures.inc({ model, reason: 'unavailable' });
       return error;
+    }
+    if (!written) {
+      metrics.recordPublishConflicts.inc({ model });
+      return undefined;
+    }
+    metrics.recordsPublished.inc({ model });
+    this.newest.set(model, record.generatedAt);
+    await this.dependencies.history?.append(record, now);
+    // Only the writer that won the compare-and-set acts on what the record changed: one event each.
+    for (const event of recordEvents(experiment, previous, record)) await this.announce(event);
+    if (record.conclusion?.promotion === 'pending') return this.promote(model, experiment, record);
+    return undefined;
+  }
+
+  /**
+   * Carries out a pending promotion of the record this instance just wrote, then records the
+   * outcome by compare-and-set on it; whoever's outcome is stored announces the conclusion. A
+   * crash before that leaves `pending`, which the next publication (by any instance) retries.
+   */
+  private async promote(model: string, experiment: ExperimentConfig, record: PublishedRecord): Promise<unknown> {
+    const { kv, registry, logger } = this.dependencies;
+    const key = `${RECORDS_PREFIX}${model}`;
+    const conclusion = await promoteWinner(model, experiment, record.conclusion!, registry);
+    if (conclusion.promotion === 'failed') logger.error({ model, winner: conclusion.winner, reason: conclusion.promotionError }, 'cannot promote the winner of a concluded experiment; promote it by hand');
+    else if (conclusion.promotion === 'pending') logger.warn({ model, winner: conclusion.winner, reason: conclusion.promotionError, attempts: conclusion.promotionAttempts }, 'promoting the winner failed; retrying at the next publication');
+    // New content, so a new sequence (the layout is unchanged): gateways take it as a newer record.
+    const next: PublishedRecord = { ...record, sequence: record.sequence + 1, generatedAt: Math.max(record.generatedAt, Math.round(this.dependencies.now())), conclusion };
+    try {
+      const stored = await kv.get(key);
+      // The record this instance wrote must still be the stored one: otherwise another instance has taken over.
+      if (stored === undefined || stored.value !== JSON.stringify(record)) return undefined;
+      if (!(await kv.compareAndSet(key, JSON.stringify(next), stored.index))) return undefined;
+    } catch (error) {
+      return error;
+    }
+    this.newest.set(model, next.generatedAt);
+    if (conclusion.promotion !== 'pending') {
+      logger.info({ model, winner: conclusion.winner, promoted: conclusion.promoted ?? null }, 'experiment concluded');
+      await this.announce(concludedEvent(model, conclusion, conclusion.promoted?.deployment ?? experiment.conclude?.promote?.deployment ?? null, conclusion.promoted?.version ?? null));
+    }
+    return undefined;
+  }
+
+  /** Publishes a lifecycle event; the spool keeps it through a Kafka outage, so only a local failure is logged here. */
+  private async announce(event: EventInput): Promise<void> {
+    try {
+      await this.dependencies.events.publish(event);
+    } catch (error) {
+      this.dependencies.logger.error({ err: error, type: event.type, model: event.subject }, 'cannot publish a lifecycle event');
     }
   }
 
@@ -152,13 +207,14 @@ export class RecordPublisher implements RecordAges {
   }
 }
 
-/** True when the record holds exactly this evidence for exactly these variants. */
-function sameEvidence(record: ExperimentRecord, statistics: Readonly<Record<string, { trials: number; rewardSum: number; rewardSumSquares: number }>>, names: ReadonlySet<string>): boolean {
+/** True when the record holds exactly this evidence (and these guardrail measures) for exactly these variants. */
+function sameEvidence(record: ExperimentRecord, statistics: Readonly<Record<string, CountedVariant>>, names: ReadonlySet<string>): boolean {
   const held = Object.keys(record.variants);
   if (held.length !== names.size || !held.every((name) => names.has(name))) return false;
   return held.every((name) => {
     const before = record.variants[name]!;
-    const now = statistics[name] ?? { trials: 0, rewardSum: 0, rewardSumSquares: 0 };
-    return before.trials === now.trials && before.rewardSum === now.rewardSum && before.rewardSumSquares === now.rewardSumSquares;
+    const now = statistics[name] ?? { trials: 0, rewardSum: 0, rewardSumSquares: 0, updatedAt: 0 };
+    const measured = now.measured === undefined ? undefined : summarizeMeasures(now.measured);
+    return before.trials === now.trials && before.rewardSum === now.rewardSum && before.rewardSumSquares === now.rewardSumSquares && JSON.stringify(before.measured) === JSON.stringify(measured);
   });
 }

@@ -1,6 +1,6 @@
 import { Ajv } from 'ajv';
 import { InfermeshError, NAME_PATTERN } from '@infermesh/shared';
-import type { CountsByModel } from '@infermesh/experiments';
+import { LATENCY_BUCKETS, type CountsByModel } from '@infermesh/experiments';
 
 /** Version of the stored layout; a reader refuses others instead of misreading them. */
 export const PARTITION_STATE_VERSION = 1;
@@ -73,6 +73,16 @@ export const PARTITION_STATE_SCHEMA = {
             rewardSum: { type: 'number', minimum: -magnitude, maximum: magnitude },
             rewardSumSquares: { type: 'number', minimum: 0, maximum: magnitude },
             updatedAt: epochMs,
+            measured: {
+              type: 'object',
+              required: ['predictions', 'errors', 'defaults', 'latency'],
+              properties: {
+                predictions: { type: 'number', minimum: 0, maximum: magnitude },
+                errors: { type: 'number', minimum: 0, maximum: magnitude },
+                defaults: { type: 'number', minimum: 0, maximum: magnitude },
+                latency: { type: 'array', maxItems: LATENCY_BUCKETS, items: { type: 'number', minimum: 0, maximum: magnitude } },
+              },
+            },
           },
         },
       },

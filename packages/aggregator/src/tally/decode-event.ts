@@ -11,7 +11,7 @@ export interface DecodedEvent {
   eventTimeMs: number;
 }
 
-const EVIDENCE_TYPES = new Set<string>([EVENT_TYPE.predictionServed, EVENT_TYPE.feedbackReceived]);
+const EVIDENCE_TYPES = new Set<string>([EVENT_TYPE.predictionServed, EVENT_TYPE.predictionFailed, EVENT_TYPE.feedbackReceived]);
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -38,7 +38,10 @@ export function decodeEvent(value: Buffer | null, timestampMs: number): DecodedE
   if (!EVIDENCE_TYPES.has(envelope.type)) return { type: envelope.type, evidence: undefined, eventTimeMs };
   const data = envelope.data;
   if (!isRecord(data) || !hasEvidenceFields(envelope.type, data)) return { ...invalid, eventTimeMs };
-  const evidence = evidenceOf({ type: envelope.type, subject: String(envelope.subject ?? ''), data } as unknown as EventInput);
+  const measurable = typeof data.latencyMs === 'number' && Number.isFinite(data.latencyMs) && data.latencyMs >= 0;
+  const decoded = evidenceOf({ type: envelope.type, subject: String(envelope.subject ?? ''), data } as unknown as EventInput);
+  // A served event from an older gateway without a usable latency still counts its trial, unmeasured.
+  const evidence = decoded?.kind === 'trial' && !measurable ? withoutOutcome(decoded) : decoded;
   return { type: envelope.type, evidence, eventTimeMs };
 }
 
@@ -46,9 +49,18 @@ function hasEvidenceFields(type: string, data: Record<string, unknown>): boolean
   const named = typeof data.predictionId === 'string' && data.predictionId !== '' && isName(data.model) && isName(data.variant);
   if (!named) return false;
   if (type === EVENT_TYPE.feedbackReceived) return typeof data.reward === 'number' && Number.isFinite(data.reward);
-  return (data.experiment === null || typeof data.experiment === 'string') && typeof data.default === 'boolean' && (data.rewardable === undefined || typeof data.rewardable === 'boolean');
+  const experiment = data.experiment === null || typeof data.experiment === 'string';
+  // A latency that is not a finite non-negative number would corrupt the histogram: such an event is not measured.
+  const latency = typeof data.latencyMs === 'number' && Number.isFinite(data.latencyMs) && data.latencyMs >= 0;
+  if (type === EVENT_TYPE.predictionFailed) return experiment && latency && typeof data.errorCode === 'string';
+  return experiment && typeof data.default === 'boolean' && (data.rewardable === undefined || typeof data.rewardable === 'boolean');
 }
 
 function isName(value: unknown): value is string {
   return typeof value === 'string' && NAME_PATTERN.test(value);
+}
+
+function withoutOutcome(evidence: Evidence & { kind: 'trial' }): Evidence | undefined {
+  if (evidence.counted === false) return undefined;
+  return { kind: 'trial', predictionId: evidence.predictionId, model: evidence.model, variant: evidence.variant };
 }

@@ -1,4 +1,4 @@
-import { VariantCounts, type Discount, type Evidence } from '@infermesh/experiments';
+import { countEvidence, VariantCounts, type Discount, type Evidence } from '@infermesh/experiments';
 import type { EvidenceKind, TallySnapshot } from '../state/partition-state.js';
 import { DedupeWindow } from './dedupe-window.js';
 
@@ -90,8 +90,7 @@ export class PartitionTally {
     window.advance(message.timestampMs);
     if (window.has(evidence.predictionId)) return 'duplicate';
     window.remember(evidence.predictionId, message.timestampMs);
-    if (evidence.kind === 'trial') this.counts.countTrial(evidence.model, evidence.variant, message.eventTimeMs);
-    else this.counts.countReward(evidence.model, evidence.variant, evidence.reward, message.eventTimeMs);
+    countEvidence(this.counts, evidence, message.eventTimeMs);
     return 'counted';
   }
 

@@ -1,6 +1,9 @@
 import {
   EVENT_TYPE,
   type EventEnvelope,
+  type ExperimentConcludedData,
+  type GuardrailTrippedData,
+  type PredictionFailedData,
   type FeedbackReceivedData,
   type ModelReloadedData,
   type ModelReloadFailedData,
@@ -29,6 +32,20 @@ function served(data: PredictionServedData): string {
   if (data.default) parts.push(`default(${data.defaultReason ?? '-'})`);
   if (data.defaultedFeatures?.length > 0) parts.push(`defaulted=${data.defaultedFeatures.join(',')}`);
   return parts.join(' ');
+}
+
+function failed(data: PredictionFailedData): string {
+  return [data.model, at(data.variant, null), `prediction=${data.predictionId}`, `request=${data.requestId}`, `latency=${ms(data.latencyMs)}`, `error=${data.errorCode}`].join(' ');
+}
+
+function concluded(data: ExperimentConcludedData): string {
+  const promoted = data.deployment === null ? 'no promotion' : `${data.deployment}→${data.version ?? '-'}`;
+  const { evidence } = data;
+  return [data.model, `winner=${data.winner}`, `by=${data.by}`, promoted, `record=${evidence.sequence}`, `pBest=${num(evidence.probabilityBest)}`, `expectedLoss=${num(evidence.expectedLoss, 6)}`, `trials=${num(evidence.trials, 0)}`].join(' ');
+}
+
+function tripped(data: GuardrailTrippedData): string {
+  return [data.model, `variant=${data.variant}`, `${data.metric}=${num(data.value, 4)}>${num(data.max, 4)}`, `predictions=${num(data.predictions, 0)}`, ...(data.dryRun ? ['dry-run'] : [])].join(' ');
 }
 
 function shadow(data: PredictionShadowData): string {
@@ -74,6 +91,13 @@ export function describeEvent(envelope: EventEnvelope): string {
     switch (envelope.type) {
       case EVENT_TYPE.predictionServed:
         return `${head} ${served(envelope.data as PredictionServedData)}`;
+      case EVENT_TYPE.predictionFailed:
+        return `${head} ${failed(envelope.data as PredictionFailedData)}`;
+      case EVENT_TYPE.experimentConcluded:
+      case EVENT_TYPE.experimentWouldConclude:
+        return `${head} ${concluded(envelope.data as ExperimentConcludedData)}`;
+      case EVENT_TYPE.experimentGuardrailTripped:
+        return `${head} ${tripped(envelope.data as GuardrailTrippedData)}`;
       case EVENT_TYPE.predictionShadow:
         return `${head} ${shadow(envelope.data as PredictionShadowData)}`;
       case EVENT_TYPE.feedbackReceived:

@@ -4,7 +4,8 @@ import { InfermeshError } from '@infermesh/shared/errors';
 import { POOL_CONFIG_SCHEMA, type PoolConfig } from '@infermesh/shared/pools';
 import { parseValidatedJson } from '@infermesh/shared/validation';
 import { checkPrior } from '../policy/posteriors.js';
-import { weightOf, type ExperimentPolicy, type RewardBounds } from '../policy/policy-types.js';
+import { DEFAULT_VARIANT_WEIGHT, type ExperimentPolicy, type RewardBounds } from '../policy/policy-types.js';
+import { checkConclusion, CONCLUDE_CONFIG_SCHEMA, MANUAL_CONCLUSION_SCHEMA, REOPENED_AT_SCHEMA, withConcludeDefaults, type ConcludeConfig, type ManualConclusion } from './conclude-config.js';
 
 /** One arm of an experiment: a model deployment (or fixed workers) that serves a share of traffic. */
 export interface VariantConfig {
@@ -29,6 +30,12 @@ export interface ExperimentConfig {
   variants: VariantConfig[];
   /** Share of live requests copied to shadow variants, and how many copies may run at once. */
   shadow: { fraction: number; maxConcurrent: number };
+  /** How the experiment ends: the rule, the promotion, the guardrails (see conclude-config.ts). */
+  conclude?: ConcludeConfig;
+  /** Concluded by a person. */
+  concluded?: ManualConclusion;
+  /** Epoch ms a person reopened it: conclusions and guardrail trips from before are cleared. */
+  reopenedAt?: number;
 }
 
 /** Rewards a feedback call may report: a closed interval. */
@@ -112,6 +119,9 @@ export const EXPERIMENT_CONFIG_SCHEMA = {
       additionalProperties: false,
       properties: { fraction: { type: 'number', minimum: 0, maximum: 1 }, maxConcurrent: { type: 'integer', minimum: 1 } },
     },
+    conclude: CONCLUDE_CONFIG_SCHEMA,
+    concluded: MANUAL_CONCLUSION_SCHEMA,
+    reopenedAt: REOPENED_AT_SCHEMA,
   },
 } as const;
 
@@ -120,7 +130,8 @@ const validate = new Ajv({ allErrors: true }).compile(EXPERIMENT_CONFIG_SCHEMA);
 /** Parses and validates an experiment; INVALID_CONFIG says what is wrong. */
 export function parseExperimentConfig(model: string, text: string): ExperimentConfig {
   const value = parseValidatedJson(`experiment of model '${model}'`, text, validate);
-  const raw = value as Omit<ExperimentConfig, 'variants' | 'shadow' | 'stickinessSeconds' | 'policy'> & {
+  const raw = value as Omit<ExperimentConfig, 'variants' | 'shadow' | 'stickinessSeconds' | 'policy' | 'conclude'> & {
+    conclude?: Parameters<typeof withConcludeDefaults>[0];
     variants: (Omit<VariantConfig, 'enabled' | 'role'> & Partial<VariantConfig>)[];
     shadow?: Partial<ExperimentConfig['shadow']>;
     stickinessSeconds?: number;
@@ -133,7 +144,7 @@ export function parseExperimentConfig(model: string, text: string): ExperimentCo
     throw new InfermeshError('INVALID_CONFIG', `experiment of model '${model}' has no enabled live variant: clients would get no answer`);
   }
   // Weights split traffic under a weighted policy and during a Thompson warm-up: all 0 (say, after the kill switch took the only weighted variant) would route nobody.
-  if (!(variants.filter((variant) => variant.enabled && variant.role === 'live').reduce((sum, variant) => sum + weightOf(variant), 0) > 0)) {
+  if (!(variants.filter((variant) => variant.enabled && variant.role === 'live').reduce((sum, variant) => sum + (variant.weight ?? DEFAULT_VARIANT_WEIGHT), 0) > 0)) {
     throw new InfermeshError('INVALID_CONFIG', `experiment of model '${model}': the enabled live variants all have weight 0, so no request could be routed; give one a weight above 0`);
   }
   const policy = raw.policy.type === 'thompson' ? { minShare: 0.01, minTrials: 100, ...raw.policy } : raw.policy;
@@ -151,12 +162,17 @@ export function parseExperimentConfig(model: string, text: string): ExperimentCo
       throw new InfermeshError('INVALID_CONFIG', `experiment of model '${model}': ${(error as Error).message}`);
     }
   }
+  const conclude = raw.conclude === undefined ? undefined : withConcludeDefaults(raw.conclude);
+  checkConclusion(model, variants, conclude, raw.concluded);
   return {
     entityKey: raw.entityKey,
     stickinessSeconds: raw.stickinessSeconds ?? DEFAULT_STICKINESS_SECONDS,
     policy: policy as ExperimentConfig['policy'],
     variants,
     shadow: { fraction: raw.shadow?.fraction ?? 0, maxConcurrent: raw.shadow?.maxConcurrent ?? DEFAULT_SHADOW_CONCURRENCY },
+    ...(conclude === undefined ? {} : { conclude }),
+    ...(raw.concluded === undefined ? {} : { concluded: raw.concluded }),
+    ...(raw.reopenedAt === undefined ? {} : { reopenedAt: raw.reopenedAt }),
   };
 }
 

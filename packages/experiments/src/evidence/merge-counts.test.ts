@@ -15,14 +15,16 @@ const event = (reward: fc.Arbitrary<number>) =>
     variant: fc.constantFrom('a', 'b', 'c'),
     at: fc.integer({ min: 0, max: 6 * HOUR }),
     reward: fc.option(reward, { nil: undefined }),
+    outcome: fc.option(fc.tuple(fc.constantFrom('answered' as const, 'default' as const, 'error' as const), fc.double({ min: 0, max: 5_000, noNaN: true })), { nil: undefined }),
     part: fc.nat(),
   });
 
-type Event = { model: string; variant: string; at: number; reward: number | undefined; part: number };
+type Event = { model: string; variant: string; at: number; reward: number | undefined; outcome: readonly ['answered' | 'default' | 'error', number] | undefined; part: number };
 
-function count(counts: VariantCounts, { model, variant, at, reward }: Event): void {
+function count(counts: VariantCounts, { model, variant, at, reward, outcome }: Event): void {
   if (reward === undefined) counts.countTrial(model, variant, T0 + at);
   else counts.countReward(model, variant, reward, T0 + at);
+  if (outcome !== undefined) counts.countOutcome(model, variant, outcome[0], outcome[1], T0 + at);
 }
 
 /** Tallies the events once whole and once split into `parts` tallies merged afterwards; statistics at 7 h. */
@@ -55,9 +57,13 @@ test('with a discount, merging partition tallies equals the tally of all events 
         for (const [variant, expected] of Object.entries(whole)) {
           const actual = merged[variant]!;
           assert.equal(actual.updatedAt, expected.updatedAt, `${variant}.updatedAt`);
-          for (const field of ['trials', 'rewardSum', 'rewardSumSquares'] as const) {
-            assert.ok(Math.abs(actual[field] - expected[field]) <= 1e-9 * (1 + Math.abs(expected[field])), `${variant}.${field}: merged ${actual[field]}, whole ${expected[field]}`);
-          }
+          const close = (a: number, b: number, what: string) => assert.ok(Math.abs(a - b) <= 1e-9 * (1 + Math.abs(b)), `${variant}.${what}: merged ${a}, whole ${b}`);
+          for (const field of ['trials', 'rewardSum', 'rewardSumSquares'] as const) close(actual[field], expected[field], field);
+          // Guardrail measures merge and discount exactly like the trial counts.
+          assert.equal(actual.measured === undefined, expected.measured === undefined, `${variant}.measured`);
+          if (actual.measured === undefined || expected.measured === undefined) continue;
+          for (const field of ['predictions', 'errors', 'defaults'] as const) close(actual.measured[field], expected.measured[field], `measured.${field}`);
+          expected.measured.latency.forEach((value, index) => close(actual.measured!.latency[index]!, value, `latency[${index}]`));
         }
       }
     }),

@@ -1,4 +1,5 @@
-import { mergeStatistics, type Discount } from '../policy/variant-statistics.js';
+import { discountWeight, mergeStatistics, type Discount } from '../policy/variant-statistics.js';
+import { combineMeasures } from './guardrail-measures.js';
 import type { CountedVariant, CountsByModel } from './variant-counts.js';
 
 /**
@@ -17,16 +18,14 @@ export function mergeCounts(tallies: readonly CountsByModel[], discountFor: (mod
       for (const [variant, stats] of Object.entries(variants)) {
         const held = into[variant];
         if (held === undefined) {
-          into[variant] = { ...stats };
+          into[variant] = structuredClone(stats);
           continue;
         }
         const sum = mergeStatistics(held, stats, discount);
-        into[variant] = {
-          trials: sum.trials,
-          rewardSum: sum.rewardSum,
-          rewardSumSquares: sum.rewardSumSquares,
-          updatedAt: sum.updatedAt ?? Math.max(held.updatedAt, stats.updatedAt),
-        };
+        const updatedAt = sum.updatedAt ?? Math.max(held.updatedAt, stats.updatedAt);
+        const weight = (side: CountedVariant) => (discount === undefined ? 1 : discountWeight(discount, updatedAt - side.updatedAt));
+        const measured = combineMeasures(held.measured, weight(held), stats.measured, weight(stats));
+        into[variant] = { trials: sum.trials, rewardSum: sum.rewardSum, rewardSumSquares: sum.rewardSumSquares, updatedAt, ...(measured === undefined ? {} : { measured }) };
       }
     }
   }

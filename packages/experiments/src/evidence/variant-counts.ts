@@ -1,4 +1,6 @@
-import { discountStatistics, type Discount, type VariantStatistics } from '../policy/variant-statistics.js';
+import { discountWeight, type Discount } from '../policy/variant-statistics.js';
+import type { Evidence } from './event-evidence.js';
+import { addOutcome, combineMeasures, emptyMeasures, type GuardrailMeasures, type PredictionOutcome } from './guardrail-measures.js';
 
 /** Evidence of one variant with the time it is discounted to. */
 export interface CountedVariant {
@@ -7,6 +9,8 @@ export interface CountedVariant {
   rewardSumSquares: number;
   /** Milliseconds since the epoch the sums are discounted to. */
   updatedAt: number;
+  /** What guardrails judge (absent until the first prediction is measured, and in tallies of older aggregators). */
+  measured?: GuardrailMeasures;
 }
 
 /** Counted evidence by model, then variant. */
@@ -31,23 +35,31 @@ export class VariantCounts {
 
   /** One prediction served by `variant` at `at` (epoch ms). */
   countTrial(model: string, variant: string, at: number): void {
-    this.update(model, variant, at, (stats) => {
-      stats.trials += 1;
+    this.update(model, variant, at, (stats, weight) => {
+      stats.trials += weight;
+    });
+  }
+
+  /** How one prediction routed to `variant` ended, at `at` (epoch ms): the guardrails' measures. */
+  countOutcome(model: string, variant: string, outcome: PredictionOutcome, latencyMs: number, at: number): void {
+    this.update(model, variant, at, (stats, weight) => {
+      stats.measured ??= emptyMeasures();
+      addOutcome(stats.measured, outcome, latencyMs, weight);
     });
   }
 
   /** One reward for a prediction `variant` served, received at `at` (epoch ms). */
   countReward(model: string, variant: string, reward: number, at: number): void {
-    this.update(model, variant, at, (stats) => {
-      stats.rewardSum += reward;
-      stats.rewardSumSquares += reward * reward;
+    this.update(model, variant, at, (stats, weight) => {
+      stats.rewardSum += weight * reward;
+      stats.rewardSumSquares += weight * reward * reward;
     });
   }
 
   /** Every variant of `model` with its evidence discounted to `at`. */
-  statistics(model: string, at: number): Record<string, VariantStatistics & { updatedAt: number }> {
+  statistics(model: string, at: number): Record<string, CountedVariant> {
     const discount = this.discountFor(model);
-    const result: Record<string, VariantStatistics & { updatedAt: number }> = {};
+    const result: Record<string, CountedVariant> = {};
     for (const [variant, stats] of Object.entries(this.counts[model] ?? {})) {
       result[variant] = aligned(stats, at, discount);
     }
@@ -64,27 +76,35 @@ export class VariantCounts {
     return structuredClone(this.counts);
   }
 
-  private update(model: string, variant: string, at: number, add: (stats: CountedVariant) => void): void {
+  private update(model: string, variant: string, at: number, add: (stats: CountedVariant, weight: number) => void): void {
     const variants = (this.counts[model] ??= Object.create(null) as Record<string, CountedVariant>);
     const current = variants[variant] ?? { trials: 0, rewardSum: 0, rewardSumSquares: 0, updatedAt: at };
-    // An event older than the tally (a late one) counts with the weight its age already has.
+    // The tally decays to the newer of its time and the event's; an event older than the tally
+    // (a late one) counts with the weight its age already has.
     const discount = this.discountFor(model);
-    const next = { ...aligned(current, Math.max(current.updatedAt, at), discount) };
-    const before = { ...next };
-    add(next);
-    if (discount !== undefined && at < next.updatedAt) {
-      const weight = discountStatistics({ trials: 1, rewardSum: 0, rewardSumSquares: 0, updatedAt: at }, next.updatedAt, discount).trials;
-      next.trials = before.trials + (next.trials - before.trials) * weight;
-      next.rewardSum = before.rewardSum + (next.rewardSum - before.rewardSum) * weight;
-      next.rewardSumSquares = before.rewardSumSquares + (next.rewardSumSquares - before.rewardSumSquares) * weight;
-    }
-    next.updatedAt = Math.max(current.updatedAt, at);
+    const reference = Math.max(current.updatedAt, at);
+    const next = aligned(current, reference, discount);
+    add(next, discount === undefined ? 1 : discountWeight(discount, reference - at));
+    next.updatedAt = reference;
     variants[variant] = next;
   }
 }
 
+/** A copy of `stats` decayed to `at` (unchanged when it is already there or nothing is discounted). */
 function aligned(stats: CountedVariant, at: number, discount: Discount | undefined): CountedVariant {
-  if (discount === undefined || at <= stats.updatedAt) return { ...stats };
-  const decayed = discountStatistics(stats, at, discount);
-  return { trials: decayed.trials, rewardSum: decayed.rewardSum, rewardSumSquares: decayed.rewardSumSquares, updatedAt: at };
+  const copy = structuredClone(stats);
+  if (discount === undefined || at <= stats.updatedAt) return copy;
+  const weight = discountWeight(discount, at - stats.updatedAt);
+  const measured = combineMeasures(stats.measured, weight, undefined, 0);
+  return { trials: stats.trials * weight, rewardSum: stats.rewardSum * weight, rewardSumSquares: stats.rewardSumSquares * weight, updatedAt: at, ...(measured === undefined ? {} : { measured }) };
+}
+
+/** Counts one piece of evidence at `at` (epoch ms): the trial and its guardrail outcome, or the reward. The aggregators' one way of counting. */
+export function countEvidence(counts: VariantCounts, evidence: Evidence, at: number): void {
+  if (evidence.kind === 'reward') {
+    counts.countReward(evidence.model, evidence.variant, evidence.reward, at);
+    return;
+  }
+  if (evidence.counted !== false) counts.countTrial(evidence.model, evidence.variant, at);
+  if (evidence.outcome !== undefined) counts.countOutcome(evidence.model, evidence.variant, evidence.outcome, evidence.latencyMs ?? 0, at);
 }

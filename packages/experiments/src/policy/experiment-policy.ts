@@ -31,38 +31,55 @@ export interface ShareOptions {
 export function probabilityBest(policy: ExperimentPolicy | PosteriorModel, variants: readonly VariantPolicyInput[], rng: RandomSource, options: ShareOptions = {}): Record<string, number> {
   const model = posteriorModelOf(policy);
   const live = eligibleVariantsFor(model, variants);
-  const probabilities = live.length === 1 ? [1] : winFrequencies(variantPosteriors(model, live), rng, sampleCount(options));
+  const probabilities = live.length === 1 ? [1] : jointDraws(variantPosteriors(model, live), rng, sampleCount(options)).best;
   return byName(variants, live, probabilities);
 }
 
-/**
- * Each variant's share of live traffic, summing to 1, and {@link probabilityBest}, from one set
- * of joint posterior draws: what an aggregator publishes in the record. Disabled and shadow
- * variants get 0; under Thompson every enabled live variant gets at least the floor (minShare,
- * capped at 1/k). Throws INVALID_CONFIG (see eligibleVariants).
- */
-export function shareReport(policy: ExperimentPolicy, variants: readonly VariantPolicyInput[], rng: RandomSource, options: ShareOptions = {}): { shares: Record<string, number>; probabilityBest: Record<string, number> } {
-  const live = eligibleVariants(policy, variants);
-  const plan = planShares(policy, live);
-  const best = live.length === 1 ? [1] : winFrequencies(variantPosteriors(posteriorModelOf(policy), live), rng, sampleCount(options));
-  const shares = plan.kind === 'fixed' ? plan.shares : withFloor(best, plan.floor);
-  return { shares: byName(variants, live, shares), probabilityBest: byName(variants, live, best) };
+/** What {@link shareReport} returns, each by variant name. */
+export interface ShareReport {
+  shares: Record<string, number>;
+  probabilityBest: Record<string, number>;
+  /**
+   * E[max_j θ_j − θ_i] over the enabled live variants j: the reward given up by choosing i if
+   * another is best (GrowthBook's "risk"); from the same joint draws as P(best). Variants that
+   * are not enabled and live get 0 (they cannot be chosen).
+   */
+  expectedLoss: Record<string, number>;
 }
 
-function posteriorModelOf(policy: ExperimentPolicy | PosteriorModel): PosteriorModel {
+/**
+ * Each variant's share of live traffic, summing to 1, {@link probabilityBest} and the expected
+ * loss, from one set of joint posterior draws: what an aggregator publishes in the record.
+ * Disabled and shadow variants get 0; under Thompson every enabled live variant gets at least
+ * the floor (minShare, capped at 1/k). Throws INVALID_CONFIG (see eligibleVariants).
+ */
+export function shareReport(policy: ExperimentPolicy, variants: readonly VariantPolicyInput[], rng: RandomSource, options: ShareOptions = {}): ShareReport {
+  const live = eligibleVariants(policy, variants);
+  const plan = planShares(policy, live);
+  const { best, loss } = live.length === 1 ? { best: [1], loss: [0] } : jointDraws(variantPosteriors(posteriorModelOf(policy), live), rng, sampleCount(options));
+  const shares = plan.kind === 'fixed' ? plan.shares : withFloor(best, plan.floor);
+  return { shares: byName(variants, live, shares), probabilityBest: byName(variants, live, best), expectedLoss: byName(variants, live, loss) };
+}
+
+/** The reward model a policy's posteriors follow (a weighted policy's `reward`, continuous by default). */
+export function posteriorModelOf(policy: ExperimentPolicy | PosteriorModel): PosteriorModel {
   const weighted = (policy as { type?: unknown }).type === 'weighted';
   return weighted ? { reward: (policy as { reward?: PosteriorModel['reward'] }).reward ?? 'continuous' } : (policy as PosteriorModel);
 }
 
-function winFrequencies(posteriors: readonly Posterior[], rng: RandomSource, samples: number): number[] {
+/** Per variant, how often its draw was the highest and how far below the highest it was on average. */
+function jointDraws(posteriors: readonly Posterior[], rng: RandomSource, samples: number): { best: number[]; loss: number[] } {
   const wins = posteriors.map(() => 0);
+  const shortfall = posteriors.map(() => 0);
   const draws = posteriors.map(() => 0);
   for (let sample = 0; sample < samples; sample += 1) {
     for (let index = 0; index < posteriors.length; index += 1) draws[index] = samplePosteriorMean(posteriors[index]!, rng);
     const winner = argmax(draws);
     wins[winner] = wins[winner]! + 1;
+    const highest = draws[winner]!;
+    for (let index = 0; index < posteriors.length; index += 1) shortfall[index] = shortfall[index]! + (highest - draws[index]!);
   }
-  return wins.map((count) => count / samples);
+  return { best: wins.map((count) => count / samples), loss: shortfall.map((sum) => sum / samples) };
 }
 
 function sampleCount(options: ShareOptions): number {

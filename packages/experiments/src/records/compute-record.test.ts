@@ -67,3 +67,30 @@ test('a variant counted but no longer in the experiment keeps its evidence in th
   assert.equal(record.variants.retired!.share, 0);
   assert.ok(record.layout.every(([variant]) => variant !== 'retired'));
 });
+
+test('expected loss: a clearly worse variant gives up about the gap, a clear winner about nothing; means and intervals are the posteriors\'', () => {
+  const experiment = config({ type: 'thompson', reward: 'binary', minShare: 0.01, minTrials: 100 }, [{ name: 'good' }, { name: 'bad' }, { name: 'off', enabled: false }]);
+  const statistics = { good: binary(20_000, 4_000), bad: binary(20_000, 2_000), off: binary(100, 50) };
+  const record = computeRecord({ model: 'm', experiment, statistics, previous: undefined, now: NOW, samples: FEW });
+  const good = record.variants.good!;
+  const bad = record.variants.bad!;
+  assert.ok(Math.abs(good.expectedLoss!) < 1e-4, `winner's loss ${good.expectedLoss}`);
+  assert.ok(Math.abs(bad.expectedLoss! - 0.1) < 0.005, `loser's loss ${bad.expectedLoss}, gap 0.1`);
+  assert.equal(record.variants.off!.expectedLoss, 0);
+  assert.deepEqual(good.posterior, { family: 'beta', alpha: 4_001, beta: 16_001 });
+  assert.ok(Math.abs(good.mean! - 4_001 / 20_002) < 1e-12);
+  assert.ok(good.interval![0] < good.mean! && good.mean! < good.interval![1] && good.interval![1] - good.interval![0] < 0.02);
+  // Close variants share the risk: each gives up something.
+  const close = computeRecord({ model: 'm', experiment, statistics: { good: binary(100, 20), bad: binary(100, 19) }, previous: undefined, now: NOW, samples: FEW });
+  assert.ok(close.variants.good!.expectedLoss! > 0.005 && close.variants.bad!.expectedLoss! > close.variants.good!.expectedLoss!);
+});
+
+test('continuous rewards publish the Student-t marginal of the mean', () => {
+  const experiment = config({ type: 'thompson', reward: 'continuous', minShare: 0.01, minTrials: 10 }, [{ name: 'a' }, { name: 'b' }]);
+  const statistics = { a: { trials: 50, rewardSum: 100, rewardSumSquares: 260, updatedAt: NOW }, b: { trials: 50, rewardSum: 50, rewardSumSquares: 90, updatedAt: NOW } };
+  const record = computeRecord({ model: 'm', experiment, statistics, previous: undefined, now: NOW, samples: FEW });
+  const a = record.variants.a!;
+  assert.equal(a.posterior!.family, 'student-t');
+  assert.ok(a.interval![0] < 2 && 2 < a.interval![1]);
+  assert.ok(Math.abs(record.variants.b!.expectedLoss! - (a.mean! - record.variants.b!.mean!)) < 0.1);
+});

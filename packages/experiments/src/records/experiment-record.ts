@@ -2,7 +2,12 @@ import { Ajv } from 'ajv';
 import { NAME_PATTERN } from '@infermesh/shared/contract';
 import { InfermeshError } from '@infermesh/shared/errors';
 import { checkValidatedJson, parseValidatedJson } from '@infermesh/shared/validation';
+import type { RecordConclusion, VariantGuardrail } from '../conclusions/conclusion-state.js';
+import type { MeasuredSummary } from '../evidence/guardrail-measures.js';
+import type { PosteriorDescriptor } from '../statistics/posterior-summary.js';
 import { checkLayout, type TrafficLayout } from './traffic-layout.js';
+
+export type { RecordConclusion, VariantGuardrail } from '../conclusions/conclusion-state.js';
 
 /** What the record says about one variant: its evidence, its share of live traffic and its chance of being best. */
 export interface RecordVariant {
@@ -16,6 +21,18 @@ export interface RecordVariant {
   readonly share: number;
   /** Posterior probability that its mean reward is the highest. */
   readonly probabilityBest: number;
+  /** E[max_j θ_j − θ_this] over the enabled live variants: the reward given up by choosing it (absent in records of older aggregators). */
+  readonly expectedLoss?: number;
+  /** Posterior mean of the reward. */
+  readonly mean?: number;
+  /** 95 % credible interval of the mean. */
+  readonly interval?: readonly [number, number];
+  /** The distribution of the mean (Beta for binary rewards, the Student-t marginal under Normal–Gamma). */
+  readonly posterior?: PosteriorDescriptor;
+  /** What its guardrails are judged on (predictions, errors, default outputs, p99 latency); absent before any is measured. */
+  readonly measured?: MeasuredSummary;
+  /** The guardrail it breached: unless `dryRun`, it has share 0 and cannot win until the experiment is reopened. */
+  readonly guardrail?: VariantGuardrail;
 }
 
 /**
@@ -32,6 +49,8 @@ export interface ExperimentRecord {
   readonly generatedAt: number;
   readonly variants: Readonly<Record<string, RecordVariant>>;
   readonly layout: TrafficLayout;
+  /** Absent while the experiment has no conclusion in sight. */
+  readonly conclusion?: RecordConclusion;
 }
 
 /** Largest magnitude any number in a record may have: far beyond real evidence, far below overflow. */

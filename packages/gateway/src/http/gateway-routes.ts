@@ -9,7 +9,7 @@ import { inferRest, restMetadata, type InferRestDependencies, type RestInferResu
 import { predict, type PredictDependencies } from '../predict/predict-service.js';
 import { INFER_BODY, JSON_BODY } from './body-kinds.js';
 import { describeHistory, type ExperimentHistoryDependencies } from './experiment-history.js';
-import { describeExperiment, describeExperiments, putExperiment, type ExperimentRouteDependencies } from './experiment-routes.js';
+import { concludeExperiment, describeExperiment, describeExperiments, putExperiment, reopenExperiment, type ExperimentRouteDependencies } from './experiment-routes.js';
 import { jsonAnswer, type GatewayRoute, type RouteAnswer } from './gateway-route.js';
 
 /** Extensions of the Open Inference Protocol the gateway implements, as `GET /v2` lists them. */
@@ -72,6 +72,19 @@ export const GATEWAY_ROUTES: readonly GatewayRoute<RouteDependencies>[] = [
     handle: async (call, dependencies) => jsonAnswer(200, await putExperiment(call.header('authorization'), call.param('model'), call.body(), dependencies, call.header('if-match'))),
   },
   ...DASHBOARD_ROUTES,
+  {
+    method: 'POST',
+    path: '/v1/experiments/:model/conclude',
+    body: JSON_BODY,
+    errors: 'v1',
+    handle: async (call, dependencies) => jsonAnswer(200, await concludeExperiment(call.header('authorization'), call.param('model'), call.body(), dependencies)),
+  },
+  {
+    method: 'POST',
+    path: '/v1/experiments/:model/reopen',
+    errors: 'v1',
+    handle: async (call, dependencies) => jsonAnswer(200, await reopenExperiment(call.header('authorization'), call.param('model'), dependencies)),
+  },
   {
     method: 'GET',
     path: '/v2',

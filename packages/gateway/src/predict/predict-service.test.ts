@@ -127,3 +127,17 @@ test('every prediction above published one valid prediction.served event, and ev
   assert.ok(shadows.length > 0, 'some shadow copies were compared or failed');
   for (const envelope of shadows) assert.ok(ids.has((envelope.data as { predictionId: string }).predictionId), 'a shadow event joins its prediction');
 });
+
+test('a variant that fails the client (5xx, no default output) publishes a valid prediction.failed for its guardrail; nothing claims it was served', async () => {
+  const model = servedModel(undefined, { kind: 'answer', values: [1] });
+  const failing = { ...model, variants: [{ ...model.variants[0]!, pool: fakePool(() => Promise.reject(new InfermeshError('UPSTREAM_UNAVAILABLE', 'all workers down'))) }, model.variants[1]!] };
+  const before = events.events.length;
+  await assert.rejects(predict(failing, { entity: { userId: 'u-fail' }, inputs: { x: 1 } }, 'r-fail', dependencies(seededRandom(1))), { code: 'UPSTREAM_UNAVAILABLE' });
+  const published = events.events.slice(before);
+  assert.deepEqual(published.map((envelope) => envelope.type), ['infermesh.prediction.failed']);
+  assert.deepEqual(validateEvent(published[0]!), []);
+  assert.deepEqual({ ...(published[0]!.data as object), predictionId: undefined, latencyMs: undefined }, { predictionId: undefined, requestId: 'r-fail', model: 'churn', experiment: 'churn', variant: 'live', errorCode: 'UPSTREAM_UNAVAILABLE', latencyMs: undefined, recordSequence: null });
+  // A client's own mistake is not the variant's: no event.
+  await assert.rejects(predict(model, { entity: { userId: 'u' }, inputs: { x: 'not a number' } }, 'r-bad', dependencies(seededRandom(1))));
+  assert.equal(events.events.length, before + 1);
+});

@@ -1,4 +1,4 @@
-import { encodeInferInputs, InfermeshError, tensorToJson, type EventPublisher, type JsonTensorValue, type Logger } from '@infermesh/shared';
+import { encodeInferInputs, httpStatusFor, InfermeshError, tensorToJson, type EventPublisher, type JsonTensorValue, type Logger } from '@infermesh/shared';
 import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import { buildInputTensors } from '../models/build-input-tensors.js';
 import type { ServedModel } from '../models/served-model.js';
@@ -6,7 +6,7 @@ import { routeRequest, type VariantRouterDependencies } from '../experiments/var
 import type { FeedbackTokenSigner } from '../feedback/feedback-token-signer.js';
 import type { ShadowRunner } from '../experiments/shadow/shadow-runner.js';
 import { inferOnVariant } from './infer-on-variant.js';
-import { predictionServedEvent, type PredictionFacts } from './prediction-event.js';
+import { predictionFailedEvent, predictionServedEvent, type PredictionFacts } from './prediction-event.js';
 import { predictionFacts } from './prediction-facts.js';
 
 /** The answer to `POST /v1/models/{model}/predict`. */
@@ -95,7 +95,11 @@ export async function predict(model: ServedModel, body: unknown, requestId: stri
     event = facts(version, null);
   } catch (error) {
     const typed = InfermeshError.from(error);
-    if (config.defaultOutput === undefined || !DEFAULTABLE.has(typed.code)) throw typed;
+    if (config.defaultOutput === undefined || !DEFAULTABLE.has(typed.code)) {
+      // The variant failed the client: its error-rate guardrail must see it (a client's own mistake, a 4xx, is not the variant's).
+      if (model.experiment !== undefined && httpStatusFor(typed.code) >= 500) await publishFailure(dependencies, predictionFailedEvent(facts(null, null), typed.code, routing.entity));
+      throw typed;
+    }
     dependencies.metrics.defaultOutputs.inc({ model: model.name, reason: typed.code });
     dependencies.logger.warn({ requestId, model: model.name, reason: typed.code, message: typed.message }, 'answered with the default output');
     response = { requestId, predictionId, model: model.name, variant, outputs: config.defaultOutput, default: true, ...stickiness, ...defaultedFeatures };
@@ -103,4 +107,13 @@ export async function predict(model: ServedModel, body: unknown, requestId: stri
   }
   await dependencies.events.publish(predictionServedEvent(event, routing.entity, { inputs: request.inputs, outputs: response.outputs }, config.events, dependencies.random));
   return response;
+}
+
+/** Publishes a failed prediction's event; a spool that cannot take it must not replace the client's error. */
+async function publishFailure(dependencies: PredictDependencies, event: Parameters<EventPublisher['publish']>[0]): Promise<void> {
+  try {
+    await dependencies.events.publish(event);
+  } catch (error) {
+    dependencies.logger.warn({ err: error, type: event.type }, 'cannot record the failed prediction');
+  }
 }

@@ -1,4 +1,4 @@
-import type { EventInput, JsonTensorValue, PredictionServedData } from '@infermesh/shared';
+import type { EventInput, JsonTensorValue, PredictionFailedData, PredictionServedData } from '@infermesh/shared';
 import { DEFAULT_EVENT_MAX_BYTES, type PredictionEventConfig } from '../models/model-config.js';
 
 /** What a served prediction's event says, before the optional inputs and outputs. */
@@ -28,4 +28,23 @@ export function predictionServedEvent(facts: PredictionFacts, entity: string, pa
     Object.assign(data, fits ? extra : {}, { truncated: !fits });
   }
   return { type: 'infermesh.prediction.served', subject: entity === '' ? facts.predictionId : entity, data };
+}
+
+/**
+ * The `infermesh.prediction.failed` event of a prediction that a variant failed with a server
+ * error and no default output: what the experiment's error-rate guardrail counts. Same subject
+ * as the served event would have had.
+ */
+export function predictionFailedEvent(facts: PredictionFacts, errorCode: string, entity: string): EventInput {
+  const data: PredictionFailedData = {
+    predictionId: facts.predictionId,
+    requestId: facts.requestId,
+    model: facts.model,
+    experiment: facts.experiment,
+    variant: facts.variant,
+    errorCode,
+    latencyMs: facts.latencyMs,
+    recordSequence: facts.recordSequence ?? null,
+  };
+  return { type: 'infermesh.prediction.failed', subject: entity === '' ? facts.predictionId : entity, data };
 }

@@ -1,5 +1,18 @@
-import { InfermeshError, type EventInput, type Logger } from '@infermesh/shared';
-import { computeRecord, discountOf, evidenceOf, VariantCounts, type ExperimentConfig, type ExperimentRecord, type RecordStore } from '@infermesh/experiments';
+import { InfermeshError, type EventInput, type EventPublisher, type Logger } from '@infermesh/shared';
+import {
+  computeRecord,
+  concludedEvent,
+  countEvidence,
+  discountOf,
+  evidenceOf,
+  promoteWinner,
+  recordEvents,
+  VariantCounts,
+  type ExperimentConfig,
+  type ExperimentRecord,
+  type PromotionRegistry,
+  type RecordStore,
+} from '@infermesh/experiments';
 
 /** Milliseconds between record publications of the in-process aggregator. */
 export const DEFAULT_LOCAL_PUBLISH_INTERVAL_MS = 1_000;
@@ -25,6 +38,10 @@ export interface InProcessAggregatorDependencies {
   history?: { append(record: ExperimentRecord, now: number): Promise<unknown> };
   /** Called when computing a model's record failed (the previous record stays). */
   onFailure?: (model: string) => void;
+  /** Where a concluded experiment's winner is promoted (the registry the workers follow); absent: conclusions promote nothing. */
+  registry?: PromotionRegistry;
+  /** Where lifecycle events (concluded, guardrail_tripped, would_conclude) go. */
+  lifecycle?: Pick<EventPublisher, 'publish'>;
 }
 
 /**
@@ -40,6 +57,8 @@ export class InProcessAggregator {
   /** Events counted per model: a record is recomputed only when they, or the experiment, changed. */
   private readonly events = new Map<string, number>();
   private readonly computed = new Map<string, { events: number; experiment: ExperimentConfig; at: number }>();
+  /** Models whose pending promotion is under way: one attempt at a time. */
+  private readonly promoting = new Set<string>();
 
   constructor(private readonly dependencies: InProcessAggregatorDependencies) {
     this.logger = dependencies.logger;
@@ -54,8 +73,7 @@ export class InProcessAggregator {
     const evidence = evidenceOf(event);
     if (evidence === undefined) return;
     const at = this.dependencies.now();
-    if (evidence.kind === 'trial') this.counts.countTrial(evidence.model, evidence.variant, at);
-    else this.counts.countReward(evidence.model, evidence.variant, evidence.reward, at);
+    countEvidence(this.counts, evidence, at);
     this.events.set(evidence.model, (this.events.get(evidence.model) ?? 0) + 1);
   }
 
@@ -85,13 +103,16 @@ export class InProcessAggregator {
         const events = this.events.get(model) ?? 0;
         const last = this.computed.get(model);
         const discounted = experiment.policy.type === 'thompson' && experiment.policy.discountPerHour !== undefined;
-        if (previous !== undefined && last?.events === events && last.experiment === experiment && !(discounted && at - last.at >= DISCOUNTED_RECOMPUTE_MS)) {
+        const pending = previous?.conclusion?.state === 'pending';
+        if (previous !== undefined && !pending && last?.events === events && last.experiment === experiment && !(discounted && at - last.at >= DISCOUNTED_RECOMPUTE_MS)) {
           // Nothing new: the same record and sequence, stamped again, so its age keeps saying the aggregator is alive.
           this.publish({ ...previous, generatedAt: Math.round(at) }, at);
           continue;
         }
-        this.publish(computeRecord({ model, experiment, statistics: this.counts.statistics(model, at), previous, now: at }), at);
+        const record = computeRecord({ model, experiment, statistics: this.counts.statistics(model, at), previous, now: at });
+        this.publish(record, at);
         this.computed.set(model, { events, experiment, at });
+        for (const event of recordEvents(experiment, previous, record)) void this.announce(event);
       } catch (error) {
         const typed = InfermeshError.from(error);
         this.dependencies.onFailure?.(model);
@@ -100,6 +121,41 @@ export class InProcessAggregator {
       }
     }
     for (const model of store.models()) if (!current.has(model)) store.delete(model);
+    for (const { model, experiment } of this.dependencies.experiments()) {
+      const record = store.get(model);
+      if (record?.conclusion?.promotion === 'pending' && !this.promoting.has(model)) void this.promote(model, experiment, record);
+    }
+  }
+
+  /** One promotion attempt of a concluded experiment's winner; the outcome goes into the record, and a finished one is announced. */
+  private async promote(model: string, experiment: ExperimentConfig, record: ExperimentRecord): Promise<void> {
+    const registry = this.dependencies.registry;
+    if (registry === undefined) return;
+    this.promoting.add(model);
+    try {
+      const conclusion = await promoteWinner(model, experiment, record.conclusion!, registry);
+      const current = this.dependencies.store.get(model);
+      if (current === undefined || current.conclusion?.promotion !== 'pending') return;
+      // New content, so a new sequence (the layout is unchanged).
+      this.dependencies.store.put({ ...current, sequence: current.sequence + 1, generatedAt: Math.max(current.generatedAt, Math.round(this.dependencies.now())), conclusion });
+      if (conclusion.promotion === 'pending') {
+        this.logger.warn({ model, reason: conclusion.promotionError }, 'promoting the winner failed; retrying at the next publication');
+        return;
+      }
+      if (conclusion.promotion === 'failed') this.logger.error({ model, reason: conclusion.promotionError }, 'cannot promote the winner of a concluded experiment; promote it by hand');
+      else this.logger.info({ model, winner: conclusion.winner, promoted: conclusion.promoted }, 'experiment concluded');
+      await this.announce(concludedEvent(model, conclusion, conclusion.promoted?.deployment ?? experiment.conclude?.promote?.deployment ?? null, conclusion.promoted?.version ?? null));
+    } finally {
+      this.promoting.delete(model);
+    }
+  }
+
+  private async announce(event: EventInput): Promise<void> {
+    try {
+      await this.dependencies.lifecycle?.publish(event);
+    } catch (error) {
+      this.logger.error({ err: error, type: event.type, model: event.subject }, 'cannot publish a lifecycle event');
+    }
   }
 
   private publish(record: ExperimentRecord, at: number): void {

@@ -39,6 +39,25 @@ export interface PredictionServedData {
   rewardable?: boolean;
 }
 
+/**
+ * `data` of `infermesh.prediction.failed`: a prediction routed to a variant that ended in a
+ * server error (5xx) with no default output to answer instead. No answer was served, so it is
+ * no `prediction.served`; the experiment aggregator counts it against the variant's error-rate
+ * guardrail.
+ */
+export interface PredictionFailedData {
+  predictionId: string;
+  requestId: string;
+  model: string;
+  experiment: string | null;
+  variant: string;
+  /** The infermesh error code the client got. */
+  errorCode: string;
+  latencyMs: number;
+  /** Sequence number of the experiment record the decision was made from. */
+  recordSequence?: number | null;
+}
+
 /** `data` of `infermesh.prediction.shadow`: a live answer compared with a shadow variant's. */
 export interface PredictionShadowData {
   /** The live prediction this shadow call copied. */
@@ -106,11 +125,60 @@ export interface ModelReloadFailedData {
   message: string;
 }
 
+/** The numbers an experiment concluded on, from the record that concluded it. */
+export interface ConclusionEvidence {
+  /** Sequence of that record. */
+  sequence: number;
+  probabilityBest: number;
+  expectedLoss: number;
+  /** The winner's trials. */
+  trials: number;
+}
+
+/**
+ * `data` of `infermesh.experiment.concluded` (and, in dry-run, `infermesh.experiment.would_conclude`):
+ * the experiment's winner and, with a `promote` block, the version promoted to the deployment.
+ */
+export interface ExperimentConcludedData {
+  model: string;
+  winner: string;
+  by: 'auto' | 'manual';
+  /** Epoch ms the rule started to hold. */
+  since: number;
+  /** Epoch ms it concluded. */
+  at: number;
+  /** Deployment the winner's version is (or would be) promoted to; null without a `promote` block. */
+  deployment: string | null;
+  version: string | null;
+  evidence: ConclusionEvidence;
+}
+
+/** `data` of `infermesh.experiment.guardrail_tripped`: a variant breached a guardrail and was taken out of live traffic (not in dry-run). */
+export interface GuardrailTrippedData {
+  model: string;
+  variant: string;
+  metric: 'errorRate' | 'defaultRate' | 'p99LatencyMs';
+  value: number;
+  max: number;
+  /** Predictions measured when it tripped. */
+  predictions: number;
+  /** True in dry-run: nothing was disabled. */
+  dryRun: boolean;
+  /** Epoch ms. */
+  trippedAt: number;
+  /** Sequence of the record that tripped it. */
+  sequence: number;
+}
+
 /** The `data` shape of each event type (keys are the values of EVENT_TYPE). */
 export interface EventDataByType {
   'infermesh.prediction.served': PredictionServedData;
   'infermesh.prediction.shadow': PredictionShadowData;
+  'infermesh.prediction.failed': PredictionFailedData;
   'infermesh.feedback.received': FeedbackReceivedData;
   'infermesh.model.reloaded': ModelReloadedData;
   'infermesh.model.reload_failed': ModelReloadFailedData;
+  'infermesh.experiment.concluded': ExperimentConcludedData;
+  'infermesh.experiment.would_conclude': ExperimentConcludedData;
+  'infermesh.experiment.guardrail_tripped': GuardrailTrippedData;
 }

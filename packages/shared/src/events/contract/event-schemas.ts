@@ -67,6 +67,36 @@ const PREDICTION_SHADOW_DATA = closedObject({
   errorCode: nullableText,
 });
 
+const PREDICTION_FAILED_DATA = closedObject(
+  { predictionId: uuid, requestId: text, model: text, experiment: nullableText, variant: text, errorCode: text, latencyMs: milliseconds },
+  { recordSequence: { type: ['integer', 'null'], minimum: 0 } },
+);
+
+const epochMs = { type: 'integer', minimum: 0 };
+
+const EXPERIMENT_CONCLUDED_DATA = closedObject({
+  model: text,
+  winner: text,
+  by: { enum: ['auto', 'manual'] },
+  since: epochMs,
+  at: epochMs,
+  deployment: nullableText,
+  version: nullableText,
+  evidence: closedObject({ sequence: { type: 'integer', minimum: 0 }, probabilityBest: share, expectedLoss: { type: 'number' }, trials: { type: 'number', minimum: 0 } }),
+});
+
+const GUARDRAIL_TRIPPED_DATA = closedObject({
+  model: text,
+  variant: text,
+  metric: { enum: ['errorRate', 'defaultRate', 'p99LatencyMs'] },
+  value: { type: 'number', minimum: 0 },
+  max: { type: 'number', minimum: 0 },
+  predictions: { type: 'number', minimum: 0 },
+  dryRun: { type: 'boolean' },
+  trippedAt: epochMs,
+  sequence: { type: 'integer', minimum: 0 },
+});
+
 const FEEDBACK_RECEIVED_DATA = closedObject({
   predictionId: uuid,
   model: text,
@@ -95,9 +125,13 @@ const MODEL_RELOAD_FAILED_DATA = closedObject({
 export const EVENT_DATA_SCHEMAS: Readonly<Record<EventType, JsonSchema>> = {
   [EVENT_TYPE.predictionServed]: { $schema: JSON_SCHEMA_DRAFT_07, title: EVENT_TYPE.predictionServed, ...PREDICTION_SERVED_DATA },
   [EVENT_TYPE.predictionShadow]: { $schema: JSON_SCHEMA_DRAFT_07, title: EVENT_TYPE.predictionShadow, ...PREDICTION_SHADOW_DATA },
+  [EVENT_TYPE.predictionFailed]: { $schema: JSON_SCHEMA_DRAFT_07, title: EVENT_TYPE.predictionFailed, ...PREDICTION_FAILED_DATA },
   [EVENT_TYPE.feedbackReceived]: { $schema: JSON_SCHEMA_DRAFT_07, title: EVENT_TYPE.feedbackReceived, ...FEEDBACK_RECEIVED_DATA },
   [EVENT_TYPE.modelReloaded]: { $schema: JSON_SCHEMA_DRAFT_07, title: EVENT_TYPE.modelReloaded, ...MODEL_RELOADED_DATA },
   [EVENT_TYPE.modelReloadFailed]: { $schema: JSON_SCHEMA_DRAFT_07, title: EVENT_TYPE.modelReloadFailed, ...MODEL_RELOAD_FAILED_DATA },
+  [EVENT_TYPE.experimentConcluded]: { $schema: JSON_SCHEMA_DRAFT_07, title: EVENT_TYPE.experimentConcluded, ...EXPERIMENT_CONCLUDED_DATA },
+  [EVENT_TYPE.experimentWouldConclude]: { $schema: JSON_SCHEMA_DRAFT_07, title: EVENT_TYPE.experimentWouldConclude, ...EXPERIMENT_CONCLUDED_DATA },
+  [EVENT_TYPE.experimentGuardrailTripped]: { $schema: JSON_SCHEMA_DRAFT_07, title: EVENT_TYPE.experimentGuardrailTripped, ...GUARDRAIL_TRIPPED_DATA },
 };
 
 /** Schema of the CloudEvents envelope (draft-07); `data` is checked by the schema of its type. */

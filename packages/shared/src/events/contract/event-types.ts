@@ -8,6 +8,10 @@ export const EVENT_TYPE = {
   feedbackReceived: 'infermesh.feedback.received',
   modelReloaded: 'infermesh.model.reloaded',
   modelReloadFailed: 'infermesh.model.reload_failed',
+  predictionFailed: 'infermesh.prediction.failed',
+  experimentConcluded: 'infermesh.experiment.concluded',
+  experimentWouldConclude: 'infermesh.experiment.would_conclude',
+  experimentGuardrailTripped: 'infermesh.experiment.guardrail_tripped',
 } as const;
 
 /** One event type, e.g. `infermesh.prediction.served`. */
@@ -26,9 +30,13 @@ export type EventTopic = (typeof EVENT_TOPICS)[number];
 export const TOPIC_OF_TYPE: Readonly<Record<EventType, EventTopic>> = {
   [EVENT_TYPE.predictionServed]: 'predictions',
   [EVENT_TYPE.predictionShadow]: 'predictions',
+  [EVENT_TYPE.predictionFailed]: 'predictions',
   [EVENT_TYPE.feedbackReceived]: 'feedback',
   [EVENT_TYPE.modelReloaded]: 'lifecycle',
   [EVENT_TYPE.modelReloadFailed]: 'lifecycle',
+  [EVENT_TYPE.experimentConcluded]: 'lifecycle',
+  [EVENT_TYPE.experimentWouldConclude]: 'lifecycle',
+  [EVENT_TYPE.experimentGuardrailTripped]: 'lifecycle',
 };
 
 /** The full Kafka topic of an event type, e.g. `infermesh.predictions`. */

@@ -64,8 +64,9 @@ export function describeExperiment(model: ServedModel, dependencies: Pick<Experi
     conclusion: fromRecord ? (record!.conclusion ?? null) : null,
     variants: experiment.variants.map((variant) => {
       const stats: Partial<RecordVariant> & Pick<RecordVariant, 'trials' | 'rewardSum' | 'rewardSumSquares' | 'probabilityBest'> = record?.variants[variant.name] ?? { trials: 0, rewardSum: 0, rewardSumSquares: 0, probabilityBest: 0 };
-      // A record of an older aggregator lacks the summary: the same numbers from its evidence.
-      const summary = stats.posterior !== undefined && stats.interval !== undefined && stats.mean !== undefined ? { mean: stats.mean, interval: stats.interval, posterior: stats.posterior } : summarizePosterior(posteriorFor(rewardModel, stats));
+      // A record of an older aggregator lacks the summary (or part of it): what it lacks, computed from its evidence.
+      const computed = stats.posterior !== undefined && stats.interval !== undefined && stats.mean !== undefined ? undefined : summarizePosterior(posteriorFor(rewardModel, stats));
+      const summary = { mean: stats.mean ?? computed!.mean, interval: stats.interval ?? computed!.interval, posterior: stats.posterior ?? computed!.posterior };
       const pool = model.variants.find((served) => served.name === variant.name)?.pool;
       const versions = pool?.versions() ?? [];
       return {

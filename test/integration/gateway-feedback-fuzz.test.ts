@@ -38,6 +38,9 @@ async function predict(model: string, userId: string): Promise<{ status: number;
 }
 
 /** Every number anywhere in a JSON value; JSON has no Infinity or NaN, so a poisoned statistic shows up as null instead. */
+/** What GET /v1/experiments reports of a variant's evidence and posterior: the numbers the fuzzed rewards flow into. */
+const STATISTICS_FIELDS = ['trials', 'rewards', 'rewardMean', 'posterior', 'posteriorMean', 'mean', 'interval', 'probabilityBest', 'expectedLoss', 'share'] as const;
+
 function numbersAndNulls(value: unknown, path = ''): { path: string; value: number | null }[] {
   if (typeof value === 'number' || value === null) return [{ path, value }];
   if (Array.isArray(value)) return value.flatMap((item, index) => numbersAndNulls(item, `${path}[${index}]`));
@@ -114,7 +117,9 @@ test('valid tokens with extreme, malformed and repeated rewards: no 5xx, clear 4
   assert.deepEqual(experiments.map((experiment) => experiment.model).sort(), Object.keys(EXPERIMENTS).sort());
   for (const experiment of experiments) {
     assert.equal(experiment.error, undefined, JSON.stringify(experiment));
-    const bad = numbersAndNulls(experiment.variants).filter(({ value }) => value === null || !Number.isFinite(value));
+    // The statistics, where a null is a NaN or an infinity that JSON could not carry (guardrail, deployment and the like are null by design).
+    const statistics = experiment.variants.map((variant) => Object.fromEntries(STATISTICS_FIELDS.map((field) => [field, (variant as Record<string, unknown>)[field]])));
+    const bad = numbersAndNulls(statistics).filter(({ value }) => value === null || !Number.isFinite(value));
     assert.deepEqual(bad, [], `${experiment.model}: non-finite statistics`);
   }
   for (const model of Object.keys(EXPERIMENTS)) {

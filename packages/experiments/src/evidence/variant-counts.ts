@@ -83,20 +83,27 @@ export class VariantCounts {
     // (a late one) counts with the weight its age already has.
     const discount = this.discountFor(model);
     const reference = Math.max(current.updatedAt, at);
-    const next = aligned(current, reference, discount);
+    // The tally owns its entries: an event is added in place (copying a latency histogram per event
+    // was most of a prediction's cost on the gateway); only a decay makes a new entry.
+    const next = decayed(current, reference, discount);
     add(next, discount === undefined ? 1 : discountWeight(discount, reference - at));
     next.updatedAt = reference;
     variants[variant] = next;
   }
 }
 
-/** A copy of `stats` decayed to `at` (unchanged when it is already there or nothing is discounted). */
-function aligned(stats: CountedVariant, at: number, discount: Discount | undefined): CountedVariant {
-  const copy = structuredClone(stats);
-  if (discount === undefined || at <= stats.updatedAt) return copy;
+/** `stats` decayed to `at`: a new entry when evidence decays, else `stats` itself. */
+function decayed(stats: CountedVariant, at: number, discount: Discount | undefined): CountedVariant {
+  if (discount === undefined || at <= stats.updatedAt) return stats;
   const weight = discountWeight(discount, at - stats.updatedAt);
   const measured = combineMeasures(stats.measured, weight, undefined, 0);
   return { trials: stats.trials * weight, rewardSum: stats.rewardSum * weight, rewardSumSquares: stats.rewardSumSquares * weight, updatedAt: at, ...(measured === undefined ? {} : { measured }) };
+}
+
+/** A copy of `stats` decayed to `at` (what leaves the tally: callers may keep or change it). */
+function aligned(stats: CountedVariant, at: number, discount: Discount | undefined): CountedVariant {
+  const result = decayed(stats, at, discount);
+  return result === stats ? structuredClone(stats) : result;
 }
 
 /** Counts one piece of evidence at `at` (epoch ms): the trial and its guardrail outcome, or the reward. The aggregators' one way of counting. */
